@@ -25,7 +25,8 @@ public record RegistryConfig(
     int maxAttempts,
     Duration initialBackoff,
     Duration maxBackoff,
-    Credentials credentials) {
+    Credentials credentials)
+    implements java.io.Serializable {
 
   public RegistryConfig {
     Objects.requireNonNull(baseUrl, "baseUrl");
@@ -105,7 +106,7 @@ public record RegistryConfig(
   }
 
   /** Registry credentials. Secrets are kept out of {@code toString()}. */
-  public sealed interface Credentials {
+  public sealed interface Credentials extends java.io.Serializable {
     /** The value of the HTTP {@code Authorization} header, or null for none. */
     String authorizationHeader();
 
