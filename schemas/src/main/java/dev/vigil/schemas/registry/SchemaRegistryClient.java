@@ -147,11 +147,13 @@ public final class SchemaRegistryClient implements SchemaLookup, AutoCloseable {
 
   /**
    * The compatibility level that applies to {@code subject}: its own, or the global one when it
-   * has none (the registries answer 404 for a subject without its own level).
+   * has none. Asked with {@code defaultToGlobal=true}: without it Confluent answers 404 and
+   * Apicurio answers NONE for a subject without its own level (Apicurio 3.0.9, checked).
    */
   public String compatibility(String subject) {
     try {
-      JsonNode answer = call("GET", "/config/" + enc(subject), null, subject);
+      JsonNode answer =
+          call("GET", "/config/" + enc(subject) + "?defaultToGlobal=true", null, subject);
       String level = levelOf(answer);
       if (level != null) {
         return level;
