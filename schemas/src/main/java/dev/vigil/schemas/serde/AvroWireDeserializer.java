@@ -1,5 +1,6 @@
 package dev.vigil.schemas.serde;
 
+import dev.vigil.schemas.contracts.FieldPaths;
 import dev.vigil.schemas.registry.RegistryException;
 import dev.vigil.schemas.registry.SchemaLookup;
 import java.io.EOFException;
@@ -98,6 +99,15 @@ public final class AvroWireDeserializer<T> {
     return value;
   }
 
+  private String describe(SchemaCompatibility.Incompatibility incompatibility) {
+    String path = FieldPaths.of(readerSchema, incompatibility.getLocation());
+    return incompatibility.getType()
+        + (path.isEmpty() ? "" : " at field '" + path + "'")
+        + " ("
+        + incompatibility.getMessage()
+        + ")";
+  }
+
   private DatumReader<T> readerFor(int id) throws WireFormatException {
     DatumReader<T> reader = readersById.get(id);
     if (reader != null) {
@@ -130,7 +140,7 @@ public final class AvroWireDeserializer<T> {
               + readerSchema.getFullName()
               + ": "
               + compatibility.getResult().getIncompatibilities().stream()
-                  .map(i -> i.getType() + " at " + i.getLocation() + " (" + i.getMessage() + ")")
+                  .map(i -> describe(i))
                   .reduce((a, b) -> a + "; " + b)
                   .orElse(compatibility.getDescription());
       unreadableById.put(id, message);
