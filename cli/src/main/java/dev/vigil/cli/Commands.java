@@ -1,5 +1,6 @@
 package dev.vigil.cli;
 
+import dev.vigil.schemas.contracts.cli.ContractsCommand;
 import java.util.List;
 
 /** The commands of {@code vigil}, in the order {@code --help} lists them. */
@@ -7,6 +8,6 @@ final class Commands {
   private Commands() {}
 
   static List<Object> all() {
-    return List.of();
+    return List.of(new ContractsCommand());
   }
 }
