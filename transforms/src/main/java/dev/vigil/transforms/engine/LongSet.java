@@ -1,0 +1,95 @@
+package dev.vigil.transforms.engine;
+
+import java.util.Arrays;
+
+/** A small open-addressing set of longs (distinct-value hashes), without boxing. */
+final class LongSet {
+  private long[] slots;
+  private int size;
+  private boolean hasZero;
+
+  LongSet(int expected) {
+    int cap = 4;
+    while (cap < expected * 2) {
+      cap <<= 1;
+    }
+    slots = new long[cap];
+  }
+
+  int size() {
+    return size + (hasZero ? 1 : 0);
+  }
+
+  boolean add(long v) {
+    if (v == 0) {
+      if (hasZero) {
+        return false;
+      }
+      hasZero = true;
+      return true;
+    }
+    if ((size + 1) * 2 > slots.length) {
+      grow();
+    }
+    int mask = slots.length - 1;
+    int i = (int) Bytes.mix(v) & mask;
+    while (slots[i] != 0) {
+      if (slots[i] == v) {
+        return false;
+      }
+      i = (i + 1) & mask;
+    }
+    slots[i] = v;
+    size++;
+    return true;
+  }
+
+  void addAll(LongSet other) {
+    if (other.hasZero) {
+      add(0);
+    }
+    for (long v : other.slots) {
+      if (v != 0) {
+        add(v);
+      }
+    }
+  }
+
+  void clear() {
+    Arrays.fill(slots, 0);
+    size = 0;
+    hasZero = false;
+  }
+
+  private void grow() {
+    long[] old = slots;
+    slots = new long[old.length * 2];
+    size = 0;
+    for (long v : old) {
+      if (v != 0) {
+        add(v);
+      }
+    }
+  }
+
+  void write(Bytes.Writer out) {
+    out.varlong(size());
+    if (hasZero) {
+      out.fixed64(0);
+    }
+    for (long v : slots) {
+      if (v != 0) {
+        out.fixed64(v);
+      }
+    }
+  }
+
+  static LongSet read(Bytes.Reader in) {
+    int n = (int) in.varlong();
+    LongSet set = new LongSet(n);
+    for (int i = 0; i < n; i++) {
+      set.add(in.fixed64());
+    }
+    return set;
+  }
+}

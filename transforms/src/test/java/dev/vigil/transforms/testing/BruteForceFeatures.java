@@ -1,0 +1,162 @@
+package dev.vigil.transforms.testing;
+
+import dev.vigil.transforms.spec.Aggregation;
+import dev.vigil.transforms.spec.CompiledSpec;
+import dev.vigil.transforms.spec.FeatureDef;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.avro.generic.IndexedRecord;
+
+/**
+ * Feature values straight from the definition, by scanning every earlier event of the key: the
+ * reference the engine, the offline evaluator and the Flink operators are compared with. Quadratic;
+ * for tests only. Assumes per-key time order (what the engine is exact for).
+ */
+public final class BruteForceFeatures {
+  private BruteForceFeatures() {}
+
+  /** For each event (input order), feature name → value. */
+  public static List<Map<String, Object>> compute(CompiledSpec spec, List<? extends IndexedRecord> events) {
+    Map<String, Map<String, List<IndexedRecord>>> seen = new HashMap<>();
+    List<Map<String, Object>> out = new ArrayList<>();
+    int timePos = spec.eventTime().position();
+    for (IndexedRecord e : events) {
+      long t = time(e.get(timePos));
+      Map<String, Object> values = new HashMap<>();
+      for (String entity : spec.spec().activeEntities()) {
+        Object k = e.get(spec.entityKey(entity).position());
+        String key = k == null ? null : k.toString();
+        List<IndexedRecord> history =
+            key == null || key.isEmpty() ? List.of()
+                : seen.computeIfAbsent(entity, x -> new HashMap<>()).getOrDefault(key, List.of());
+        for (FeatureDef f : spec.spec().featuresOf(entity)) {
+          values.put(f.name(), key == null || key.isEmpty() ? null : value(spec, f, history, t, timePos));
+        }
+        if (key != null && !key.isEmpty()) {
+          seen.get(entity).computeIfAbsent(key, x -> new ArrayList<>()).add(e);
+        }
+      }
+      out.add(values);
+    }
+    return out;
+  }
+
+  private static Object value(CompiledSpec spec, FeatureDef f, List<IndexedRecord> history, long t, int timePos) {
+    long start = f.lifetime() ? Long.MIN_VALUE : f.windowStart(t);
+    CompiledSpec.FieldRef field = spec.featureField(f.name());
+    List<IndexedRecord> in = new ArrayList<>();
+    for (IndexedRecord p : history) {
+      long pt = time(p.get(timePos));
+      if (pt >= start && pt < t) {
+        in.add(p);
+      }
+    }
+    Aggregation agg = f.aggregation();
+    boolean isDouble = field != null && field.kind() == CompiledSpec.ValueKind.DOUBLE;
+    switch (agg) {
+      case COUNT:
+        return (long) in.size();
+      case TIME_SINCE_LAST: {
+        Long latest = null;
+        for (IndexedRecord p : in) {
+          long pt = time(p.get(timePos));
+          latest = latest == null ? pt : Math.max(latest, pt);
+        }
+        return latest == null ? null : t - latest;
+      }
+      case TIME_SINCE_FIRST: {
+        Long first = null;
+        for (IndexedRecord p : in) {
+          long pt = time(p.get(timePos));
+          first = first == null ? pt : Math.min(first, pt);
+        }
+        return first == null ? null : t - first;
+      }
+      case LAST: {
+        IndexedRecord latest = null;
+        long latestTs = Long.MIN_VALUE;
+        for (IndexedRecord p : in) {
+          long pt = time(p.get(timePos));
+          if (pt >= latestTs) {
+            latestTs = pt;
+            latest = p;
+          }
+        }
+        return latest == null ? null : scalar(latest.get(field.position()), field.kind());
+      }
+      case DISTINCT_COUNT: {
+        Set<Object> distinct = new HashSet<>();
+        for (IndexedRecord p : in) {
+          Object v = scalar(p.get(field.position()), field.kind());
+          if (v != null) {
+            distinct.add(v);
+          }
+        }
+        return (long) distinct.size();
+      }
+      default: {
+        List<Object> vs = new ArrayList<>();
+        for (IndexedRecord p : in) {
+          Object v = scalar(p.get(field.position()), field.kind());
+          if (v != null) {
+            vs.add(v);
+          }
+        }
+        if (agg == Aggregation.SUM) {
+          if (isDouble) {
+            double s = 0;
+            for (Object v : vs) {
+              s += (Double) v;
+            }
+            return s;
+          }
+          long s = 0;
+          for (Object v : vs) {
+            s += (Long) v;
+          }
+          return s;
+        }
+        if (vs.isEmpty()) {
+          return null;
+        }
+        if (agg == Aggregation.MEAN) {
+          double s = 0;
+          for (Object v : vs) {
+            s += ((Number) v).doubleValue();
+          }
+          return s / vs.size();
+        }
+        Object best = vs.get(0);
+        for (Object v : vs) {
+          @SuppressWarnings({"unchecked", "rawtypes"})
+          int cmp = ((Comparable) v).compareTo(best);
+          if (agg == Aggregation.MAX ? cmp > 0 : cmp < 0) {
+            best = v;
+          }
+        }
+        return best;
+      }
+    }
+  }
+
+  static long time(Object v) {
+    return v instanceof Instant i ? i.toEpochMilli() : ((Number) v).longValue();
+  }
+
+  static Object scalar(Object v, CompiledSpec.ValueKind kind) {
+    if (v == null) {
+      return null;
+    }
+    return switch (kind) {
+      case LONG -> v instanceof Instant i ? i.toEpochMilli() : ((Number) v).longValue();
+      case DOUBLE -> ((Number) v).doubleValue();
+      case STRING -> v.toString();
+      case BOOLEAN -> v;
+    };
+  }
+}
