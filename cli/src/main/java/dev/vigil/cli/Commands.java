@@ -1,6 +1,7 @@
 package dev.vigil.cli;
 
 import dev.vigil.schemas.contracts.cli.ContractsCommand;
+import dev.vigil.transforms.cli.FeaturesCommand;
 import java.util.List;
 
 /** The commands of {@code vigil}, in the order {@code --help} lists them. */
@@ -8,6 +9,6 @@ final class Commands {
   private Commands() {}
 
   static List<Object> all() {
-    return List.of(new ContractsCommand());
+    return List.of(new ContractsCommand(), new FeaturesCommand());
   }
 }
