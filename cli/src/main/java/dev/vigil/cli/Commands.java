@@ -2,6 +2,7 @@ package dev.vigil.cli;
 
 import dev.vigil.schemas.contracts.cli.ContractsCommand;
 import dev.vigil.transforms.cli.FeaturesCommand;
+import dev.vigil.transforms.run.RunCommand;
 import java.util.List;
 
 /** The commands of {@code vigil}, in the order {@code --help} lists them. */
@@ -9,6 +10,6 @@ final class Commands {
   private Commands() {}
 
   static List<Object> all() {
-    return List.of(new ContractsCommand(), new FeaturesCommand());
+    return List.of(new ContractsCommand(), new FeaturesCommand(), new RunCommand());
   }
 }

@@ -16,10 +16,10 @@ import org.apache.avro.Schema;
 /**
  * A spec checked against the source's Avro schema: every field a feature reads exists and has a
  * type its aggregation can use, so data the stream does not carry is refused on day one. Holds
- * the field positions the engine reads by. Serializable: shipped to Flink operators.
+ * the field positions the engine reads by. Operators get {@link EntityEngine}s built from it,
+ * not the spec itself.
  */
-public final class CompiledSpec implements Serializable {
-  private static final long serialVersionUID = 1L;
+public final class CompiledSpec {
 
   /** The subject whose schema ships with Vigil ({@code schemas/src/main/avro/Transaction.avsc}). */
   public static final String BUNDLED_SUBJECT = "payments.transactions-value";

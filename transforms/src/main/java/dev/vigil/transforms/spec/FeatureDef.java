@@ -16,7 +16,7 @@ public record FeatureDef(
     Aggregation aggregation,
     String field,
     long windowMillis,
-    long resolutionMillis) {
+    long resolutionMillis) implements java.io.Serializable {
 
   public boolean lifetime() {
     return windowMillis == 0;

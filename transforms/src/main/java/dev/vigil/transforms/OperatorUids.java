@@ -1,0 +1,29 @@
+package dev.vigil.transforms;
+
+/**
+ * The stable uids of Vigil's stateful operators. A savepoint maps state to operators by uid, so
+ * these are an API: jobs and {@code state-tools} use these constants, never string copies, and a
+ * uid changes only with a deliberate version suffix when its state layout breaks.
+ */
+public final class OperatorUids {
+  private OperatorUids() {}
+
+  /** Default max parallelism: the number of key groups, fixed for the life of a savepoint. */
+  public static final int DEFAULT_MAX_PARALLELISM = 128;
+
+  public static final String SOURCE = "vigil-source-v1";
+  public static final String DECODE = "vigil-decode-v1";
+  public static final String DEDUPE = "vigil-dedupe-v1";
+  public static final String SCORE = "vigil-score-v1";
+  public static final String SINK_SCORES = "vigil-sink-scores-v1";
+  public static final String SINK_FEATURES = "vigil-sink-features-v1";
+  public static final String SINK_DEAD_LETTERS = "vigil-sink-dead-letters-v1";
+
+  /** Joins the entity stages' values of one event back together (specs with several entities). */
+  public static final String FEATURES_JOIN = "vigil-features-join-v1";
+
+  /** The feature stage of {@code entity}, e.g. {@code vigil-features-card-v1}. */
+  public static String features(String entity) {
+    return "vigil-features-" + entity + "-v1";
+  }
+}

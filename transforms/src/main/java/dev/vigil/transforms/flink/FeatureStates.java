@@ -1,0 +1,36 @@
+package dev.vigil.transforms.flink;
+
+import dev.vigil.transforms.engine.EntityEngine;
+import java.time.Duration;
+import org.apache.flink.api.common.state.StateTtlConfig;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeutils.base.array.BytePrimitiveArraySerializer;
+
+/**
+ * The state descriptors of the feature stages: the one place their names, serializers and TTL are
+ * defined. The scoring job, the savepoint tools and the tests all use these, never copies.
+ */
+public final class FeatureStates {
+  private FeatureStates() {}
+
+  /** The name of the per-key feature state in every feature stage. */
+  public static final String FEATURES = "features";
+
+  /**
+   * One {@code byte[]} per key: every feature of the entity (see {@link EntityEngine}). With a TTL
+   * of the longest window plus its tail when the entity has no lifetime feature, so idle keys are
+   * cleared (processing time, cleaned in RocksDB compaction and in full snapshots).
+   */
+  public static ValueStateDescriptor<byte[]> features(EntityEngine engine) {
+    ValueStateDescriptor<byte[]> d =
+        new ValueStateDescriptor<>(FEATURES, BytePrimitiveArraySerializer.INSTANCE);
+    engine.stateTtlMillis().ifPresent(ttl -> d.enableTimeToLive(
+        StateTtlConfig.newBuilder(Duration.ofMillis(ttl))
+            .updateTtlOnCreateAndWrite()
+            .neverReturnExpired()
+            .cleanupFullSnapshot()
+            .cleanupInRocksdbCompactFilter(1000)
+            .build()));
+    return d;
+  }
+}
