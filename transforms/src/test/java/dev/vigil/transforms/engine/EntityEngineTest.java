@@ -5,9 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.vigil.avro.Channel;
 import dev.vigil.avro.Transaction;
 import dev.vigil.transforms.spec.CompiledSpec;
-import dev.vigil.transforms.spec.FeatureSpec;
 import dev.vigil.transforms.testing.BruteForceFeatures;
 import dev.vigil.transforms.testing.RandomStreams;
+import dev.vigil.transforms.testing.TestSpecs;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -22,10 +22,7 @@ class EntityEngineTest {
   static final long DAY = 86_400_000L;
 
   static CompiledSpec spec(String features) throws Exception {
-    String yaml = "source: {subject: payments.transactions-value, event_time: event_time}\n"
-        + "entities: {card: card_id, merchant: merchant_id}\nfeatures:\n" + features;
-    FeatureSpec spec = FeatureSpec.parse(yaml, "test", null);
-    return CompiledSpec.compile(spec, CompiledSpec.sourceSchema(spec, "test"), "test");
+    return TestSpecs.spec(features);
   }
 
   static Transaction tx(String id, String card, long t, long amount, String merchant) {
@@ -175,32 +172,9 @@ class EntityEngineTest {
     assertThat(e.valuesAt(r.newState(), T0 + 3 * HOUR)[0]).isEqualTo(0L);
   }
 
-  static final String ALL_FEATURES =
-      "  - {name: c90s, entity: card, aggregation: count, window: 90s}\n"
-          + "  - {name: c1h, entity: card, aggregation: count, window: 1h}\n"
-          + "  - {name: c365d, entity: card, aggregation: count, window: 365d}\n"
-          + "  - {name: s30d, entity: card, aggregation: sum, field: amount_cents, window: 30d}\n"
-          + "  - {name: s_life, entity: card, aggregation: sum, field: amount_cents}\n"
-          + "  - {name: mean24h, entity: card, aggregation: mean, field: amount_cents, window: 24h}\n"
-          + "  - {name: min7d, entity: card, aggregation: min, field: amount_cents, window: 7d}\n"
-          + "  - {name: max24h, entity: card, aggregation: max, field: amount_cents, window: 24h, resolution: 1h}\n"
-          + "  - {name: max30m, entity: card, aggregation: max, field: amount_cents, window: 30m, resolution: 1m}\n"
-          + "  - {name: dm7d, entity: card, aggregation: distinct_count, field: merchant_id, window: 7d}\n"
-          + "  - {name: dcountry, entity: card, aggregation: distinct_count, field: country}\n"
-          + "  - {name: ddev2h, entity: card, aggregation: distinct_count, field: device_id, window: 2h, resolution: 10m}\n"
-          + "  - {name: last_m, entity: card, aggregation: last, field: merchant_id}\n"
-          + "  - {name: last_dev_1h, entity: card, aggregation: last, field: device_id, window: 1h}\n"
-          + "  - {name: last_ch, entity: card, aggregation: last, field: channel}\n"
-          + "  - {name: tsl, entity: card, aggregation: time_since_last}\n"
-          + "  - {name: tsl_1d, entity: card, aggregation: time_since_last, window: 1d}\n"
-          + "  - {name: tsf, entity: card, aggregation: time_since_first}\n"
-          + "  - {name: tsf_7d, entity: card, aggregation: time_since_first, window: 7d}\n"
-          + "  - {name: m_c1h, entity: merchant, aggregation: count, window: 1h}\n"
-          + "  - {name: m_sum5m, entity: merchant, aggregation: sum, field: amount_cents, window: 5m, resolution: 1m}\n";
-
   @Test
   void everyAggregationMatchesTheBruteForceReferenceOnRandomStreams() throws Exception {
-    CompiledSpec spec = spec(ALL_FEATURES);
+    CompiledSpec spec = spec(TestSpecs.ALL_FEATURES);
     for (long seed = 1; seed <= 5; seed++) {
       List<Transaction> events = RandomStreams.generate(seed, 3000, 40, 15);
       List<Map<String, Object>> expected = BruteForceFeatures.compute(spec, events);
