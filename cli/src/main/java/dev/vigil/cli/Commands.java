@@ -1,5 +1,6 @@
 package dev.vigil.cli;
 
+import dev.vigil.benchmarks.BenchCommand;
 import dev.vigil.schemas.contracts.cli.ContractsCommand;
 import dev.vigil.transforms.cli.FeaturesCommand;
 import dev.vigil.transforms.run.RunCommand;
@@ -10,6 +11,7 @@ final class Commands {
   private Commands() {}
 
   static List<Object> all() {
-    return List.of(new ContractsCommand(), new FeaturesCommand(), new RunCommand());
+    return List.of(new ContractsCommand(), new FeaturesCommand(), new RunCommand(),
+        new BenchCommand());
   }
 }
