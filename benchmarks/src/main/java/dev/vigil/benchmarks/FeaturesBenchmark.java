@@ -76,12 +76,12 @@ public final class FeaturesBenchmark implements Callable<Integer> {
   double perCardPerDay;
 
   @Option(names = "--time-cap-seconds", paramLabel = "S",
-      description = "Stop a contender after this long (default 120; --quick 25).")
+      description = "Stop a contender after this long (default 120; --quick 20).")
   Integer capSeconds;
 
   @Option(names = "--state-cards", paramLabel = "N",
       description = "Cards of the full-year state-only run for a contender stopped by the cap"
-          + " (default 100; 0 to skip).")
+          + " (default 100; --quick 20; 0 to skip).")
   Integer stateCards;
 
   @Option(names = "--contenders", split = ",", paramLabel = "NAME",
@@ -94,6 +94,10 @@ public final class FeaturesBenchmark implements Callable<Integer> {
 
   @Option(names = "--checkpoint-interval-ms", defaultValue = "2000", hidden = true)
   long checkpointInterval;
+
+  @Option(names = "--keep-checkpoints", hidden = true,
+      description = "Keep each contender's checkpoint directory (for inspection).")
+  boolean keepCheckpoints;
 
   /** One contender's figures. */
   record Result(String contender, int cards, long events, double seconds, double eventsPerSecond,
@@ -117,8 +121,8 @@ public final class FeaturesBenchmark implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     int c = cards != null ? cards : quick ? 1_000 : 10_000;
-    int cap = capSeconds != null ? capSeconds : quick ? 25 : 120;
-    int small = stateCards != null ? stateCards : 100;
+    int cap = capSeconds != null ? capSeconds : quick ? 20 : 120;
+    int small = stateCards != null ? stateCards : quick ? 20 : 100;
     PrintWriter out = spec.commandLine().getOut();
     SyntheticTransactions input = new SyntheticTransactions(c, days, perCardPerDay);
     System.err.printf(Locale.ROOT, "bench features: %,d cards, %,d events over %d days, RocksDB,"
@@ -201,7 +205,11 @@ public final class FeaturesBenchmark implements Callable<Integer> {
       return new Result(name, input.cards(), processed, seconds, processed / Math.max(seconds, 1e-9),
           bytes / input.cards(), capped, null);
     } finally {
-      Harness.deleteTree(work);
+      if (keepCheckpoints) {
+        System.err.println("bench features: checkpoints of " + name + " kept in " + work);
+      } else {
+        Harness.deleteTree(work);
+      }
     }
   }
 
