@@ -76,12 +76,12 @@ public final class FeaturesBenchmark implements Callable<Integer> {
   double perCardPerDay;
 
   @Option(names = "--time-cap-seconds", paramLabel = "S",
-      description = "Stop a contender after this long (default 120; --quick 20).")
+      description = "Stop a contender after this long (default 120; --quick 15).")
   Integer capSeconds;
 
   @Option(names = "--state-cards", paramLabel = "N",
       description = "Cards of the full-year state-only run for a contender stopped by the cap"
-          + " (default 100; --quick 20; 0 to skip).")
+          + " (default 100; --quick 10; 0 to skip).")
   Integer stateCards;
 
   @Option(names = "--contenders", split = ",", paramLabel = "NAME",
@@ -121,8 +121,8 @@ public final class FeaturesBenchmark implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     int c = cards != null ? cards : quick ? 1_000 : 10_000;
-    int cap = capSeconds != null ? capSeconds : quick ? 20 : 120;
-    int small = stateCards != null ? stateCards : quick ? 20 : 100;
+    int cap = capSeconds != null ? capSeconds : quick ? 15 : 120;
+    int small = stateCards != null ? stateCards : quick ? 10 : 100;
     PrintWriter out = spec.commandLine().getOut();
     SyntheticTransactions input = new SyntheticTransactions(c, days, perCardPerDay);
     System.err.printf(Locale.ROOT, "bench features: %,d cards, %,d events over %d days, RocksDB,"
