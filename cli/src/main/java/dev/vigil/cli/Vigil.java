@@ -63,7 +63,7 @@ public final class Vigil implements Runnable {
     @Override
     public int handleExecutionException(Exception e, CommandLine cl, ParseResult parsed) {
       PrintWriter err = cl.getErr();
-      err.printf("vigil %s: internal error: %s%n", cl.getCommandName(), e);
+      err.printf("%s: internal error: %s%n", cl.getCommandSpec().qualifiedName(), e);
       if (System.getenv("VIGIL_LOG_LEVEL") != null) {
         e.printStackTrace(err);
       } else {

@@ -10,6 +10,7 @@ import dev.vigil.transforms.run.FileFeatureJob;
 import dev.vigil.transforms.spec.CompiledSpec;
 import dev.vigil.transforms.testing.BruteForceFeatures;
 import dev.vigil.transforms.testing.RandomStreams;
+import dev.vigil.transforms.testing.TestClusters;
 import dev.vigil.transforms.testing.TestSpecs;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,7 +20,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.flink.configuration.Configuration;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.flink.util.CloseableIterator;
@@ -36,12 +36,7 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 class FeaturePipelineITCase {
   @RegisterExtension
-  static final MiniClusterExtension CLUSTER =
-      new MiniClusterExtension(
-          new MiniClusterResourceConfiguration.Builder()
-              .setNumberTaskManagers(1)
-              .setNumberSlotsPerTaskManager(2)
-              .build());
+  static final MiniClusterExtension CLUSTER = TestClusters.twoSlots();
 
   @TempDir Path dir;
 

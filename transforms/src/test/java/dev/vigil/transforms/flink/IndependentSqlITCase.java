@@ -7,6 +7,7 @@ import dev.vigil.transforms.io.EventJson;
 import dev.vigil.transforms.io.FeatureRow;
 import dev.vigil.transforms.spec.CompiledSpec;
 import dev.vigil.transforms.testing.RandomStreams;
+import dev.vigil.transforms.testing.TestClusters;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -17,7 +18,6 @@ import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
-import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -30,12 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class IndependentSqlITCase {
   @RegisterExtension
-  static final MiniClusterExtension CLUSTER =
-      new MiniClusterExtension(
-          new MiniClusterResourceConfiguration.Builder()
-              .setNumberTaskManagers(1)
-              .setNumberSlotsPerTaskManager(2)
-              .build());
+  static final MiniClusterExtension CLUSTER = TestClusters.twoSlots();
 
   @TempDir Path dir;
 
