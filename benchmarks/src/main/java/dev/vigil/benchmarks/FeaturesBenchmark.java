@@ -155,7 +155,7 @@ public final class FeaturesBenchmark implements Callable<Integer> {
       config.setString("execution.checkpointing.dir", work.resolve("chk").toUri().toString());
       config.setString("execution.checkpointing.interval", checkpointInterval + " ms");
       config.setString("execution.checkpointing.incremental", "false");
-      config.setString("execution.checkpointing.num-retained", "3");
+      config.setString("execution.checkpointing.num-retained", "10");
       config.setString("parallelism.default", "1");
       config.setString("rest.bind-address", "127.0.0.1");
       StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(config);
@@ -198,7 +198,19 @@ public final class FeaturesBenchmark implements Callable<Integer> {
       long processed = capped ? eventsAtCap : n;
       double seconds = capped ? secondsAtCap
           : (Harness.LAST_NANOS.get() - Harness.FIRST_NANOS.get()) / 1e9;
-      long bytes = Harness.checkpointBytes(work.resolve("chk"), Harness.LAST_COMPLETED_ID.get());
+      // Checkpoints keep coming while we measure and old ones are deleted: measure the newest
+      // completed one (it covers every event too), retrying if it is subsumed under our feet.
+      long bytes = -1;
+      for (int attempt = 0; bytes < 0; attempt++) {
+        try {
+          bytes = Harness.checkpointBytes(work.resolve("chk"), Harness.LAST_COMPLETED_ID.get());
+        } catch (java.io.IOException | java.io.UncheckedIOException e) {
+          if (attempt >= 10) {
+            throw e;
+          }
+          Thread.sleep(50);
+        }
+      }
       job.cancel().get();
       System.err.printf(Locale.ROOT, "bench features: %s done: %,d events in %.1f s, checkpoint %,d bytes%n",
           name, processed, seconds, bytes);

@@ -132,13 +132,13 @@ final class Harness {
       throw new IOException("checkpoint chk-" + checkpointId + " not found under " + root);
     }
     try (Stream<Path> files = Files.walk(dir.get())) {
-      return files.filter(Files::isRegularFile).mapToLong(p -> {
-        try {
-          return Files.size(p);
-        } catch (IOException e) {
-          return 0;
-        }
-      }).sum();
+      long total = 0;
+      for (Path p : (Iterable<Path>) files.filter(Files::isRegularFile)::iterator) {
+        total += Files.size(p); // a file deleted meanwhile throws: the caller measures again
+      }
+      return total;
+    } catch (java.io.UncheckedIOException e) {
+      throw e.getCause();
     }
   }
 
