@@ -76,7 +76,7 @@ public final class FeaturesBenchmark implements Callable<Integer> {
   double perCardPerDay;
 
   @Option(names = "--time-cap-seconds", paramLabel = "S",
-      description = "Stop a contender after this long (default 120; --quick 20).")
+      description = "Stop a contender after this long (default 300; --quick 20).")
   Integer capSeconds;
 
   @Option(names = "--state-cards", paramLabel = "N",
@@ -121,7 +121,7 @@ public final class FeaturesBenchmark implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     int c = cards != null ? cards : quick ? 1_000 : 10_000;
-    int cap = capSeconds != null ? capSeconds : quick ? 20 : 120;
+    int cap = capSeconds != null ? capSeconds : quick ? 20 : 300;
     int small = stateCards != null ? stateCards : quick ? 10 : 100;
     PrintWriter out = spec.commandLine().getOut();
     SyntheticTransactions input = new SyntheticTransactions(c, days, perCardPerDay);

@@ -171,18 +171,6 @@ public final class EntityEngine implements Serializable {
     return ttl < 0 ? OptionalLong.empty() : OptionalLong.of(ttl);
   }
 
-  /** A readable view of a state value, for tests and {@code state inspect}. */
-  public String describe(byte[] state) {
-    State s = decode(state);
-    StringBuilder b = new StringBuilder();
-    b.append("newest=").append(s.newestTs).append(" pending=").append(s.pending.size())
-        .append(" last=").append(s.hasLast ? s.lastTs : "none");
-    for (int i = 0; i < features.length; i++) {
-      b.append(' ').append(features[i].name()).append("{tiles=").append(s.tiles[i].n).append('}');
-    }
-    return b.toString();
-  }
-
   /** Number of tiles a feature holds in {@code state}, for tests of eviction. */
   public int tileCount(byte[] state, String feature) {
     State s = decode(state);

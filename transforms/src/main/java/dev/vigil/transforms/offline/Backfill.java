@@ -7,7 +7,6 @@ import java.io.BufferedWriter;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -197,10 +196,5 @@ public final class Backfill {
       }
       throw new IOException(file + ": unknown output format; use .jsonl (JSON lines)");
     }
-  }
-
-  /** Wraps an I/O failure of the output. */
-  static UncheckedIOException unchecked(IOException e) {
-    return new UncheckedIOException(e);
   }
 }

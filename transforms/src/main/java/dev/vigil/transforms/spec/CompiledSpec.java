@@ -10,7 +10,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.apache.avro.LogicalTypes;
 import org.apache.avro.Schema;
 
 /**
@@ -211,11 +210,5 @@ public final class CompiledSpec {
       engines.add(EntityEngine.forEntity(this, entity));
     }
     return engines;
-  }
-
-  /** Whether {@code schema}'s event-time field is a timestamp-millis logical type. */
-  public boolean eventTimeIsTimestamp() {
-    Schema t = schema().getField(eventTime.name()).schema();
-    return t.getLogicalType() instanceof LogicalTypes.TimestampMillis;
   }
 }
