@@ -66,8 +66,9 @@ class CommandsITCase {
 
   @Test
   void runAndBackfillWriteTheSameVectors() throws Exception {
-    Path backfill = dir.resolve("backfill.jsonl");
-    Path run = dir.resolve("run.jsonl");
+    // Output folders that do not exist yet are created (the README's command writes to target/).
+    Path backfill = dir.resolve("out").resolve("backfill.jsonl");
+    Path run = dir.resolve("new-folder").resolve("run.jsonl");
     assertThat(vigil("features", "backfill", "--spec", SPEC.toString(), "--input", EVENTS.toString(),
         "--output", backfill.toString()).exit()).isZero();
     Run r = vigil("run", "--spec", SPEC.toString(), "--input", EVENTS.toString(), "--output",

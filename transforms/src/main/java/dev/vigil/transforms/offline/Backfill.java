@@ -48,6 +48,7 @@ public final class Backfill {
 
   public Summary run(Path input, Path output) throws EventFiles.BadInputException, IOException {
     Path tmp = output.toAbsolutePath().resolveSibling(output.getFileName() + ".partial");
+    Files.createDirectories(tmp.getParent());
     long size = Files.size(input);
     Summary summary;
     try (RowSink sink = RowSink.open(tmp, spec)) {

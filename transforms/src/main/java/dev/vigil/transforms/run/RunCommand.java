@@ -103,6 +103,13 @@ public final class RunCommand implements Callable<Integer> {
     long late = rows.stream().filter(r -> r.late).count();
     var idField = compiled.schema().getField("transaction_id");
     List<String> names = compiled.spec().featureNames();
+    Path parent = output.toAbsolutePath().getParent();
+    try {
+      Files.createDirectories(parent);
+    } catch (IOException e) {
+      err.println("run: cannot create the output folder " + parent + ": " + e.getMessage());
+      return 2;
+    }
     try (BufferedWriter w = Files.newBufferedWriter(output, StandardCharsets.UTF_8)) {
       for (FeatureEvent r : rows) {
         Object id = idField == null ? null : r.event.get(idField.pos());
@@ -110,6 +117,9 @@ public final class RunCommand implements Callable<Integer> {
             r.values).toJson(names));
         w.write('\n');
       }
+    } catch (IOException e) {
+      err.println("run: cannot write " + output + ": " + e.getMessage());
+      return 2;
     }
     double seconds = (System.nanoTime() - started) / 1e9;
     err.printf(Locale.ROOT, "run: %,d events → %s in %.1f s (%,.0f events/s, parallelism %d, RocksDB), %d late%n",
