@@ -1,13 +1,10 @@
 package dev.vigil.transforms.io;
 
-import java.io.BufferedReader;
 import java.io.Closeable;
 import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -97,33 +94,18 @@ public final class EventFiles {
   private static final class JsonLines implements Reader {
     private final Path file;
     private final CountingInput counting;
-    private final BufferedReader lines;
-    private final EventJson json;
-    private long lineNo;
+    private final JsonLinesReader lines;
 
     JsonLines(Path file, CountingInput in, EventJson json) {
       this.file = file;
       this.counting = in;
-      this.lines = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8), 1 << 16);
-      this.json = json;
+      this.lines = new JsonLinesReader(file.toString(), in, json);
     }
 
     @Override
     public IndexedRecord next() throws BadInputException {
       try {
-        String line;
-        do {
-          line = lines.readLine();
-          lineNo++;
-          if (line == null) {
-            return null;
-          }
-        } while (line.isBlank());
-        try {
-          return json.parse(line);
-        } catch (EventJson.BadEventException e) {
-          throw new BadInputException(file + ":" + lineNo + ": " + e.getMessage());
-        }
+        return lines.next();
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
@@ -136,7 +118,7 @@ public final class EventFiles {
 
     @Override
     public String position() {
-      return file + ":" + lineNo;
+      return file + ":" + lines.lineNumber();
     }
 
     @Override

@@ -2,11 +2,10 @@ package dev.vigil.transforms.run;
 
 import dev.vigil.transforms.flink.FeatureEvent;
 import dev.vigil.transforms.flink.FeatureEventTypeInfo;
+import dev.vigil.transforms.io.EventFiles;
 import dev.vigil.transforms.io.EventJson;
-import java.io.BufferedReader;
+import dev.vigil.transforms.io.JsonLinesReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import org.apache.avro.Schema;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.configuration.Configuration;
@@ -33,25 +32,16 @@ public final class JsonLinesFormat extends SimpleStreamFormat<FeatureEvent> {
 
   @Override
   public StreamFormat.Reader<FeatureEvent> createReader(Configuration config, FSDataInputStream in) {
-    EventJson json = new EventJson(new Schema.Parser().parse(schemaJson));
-    BufferedReader lines = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8), 1 << 16);
+    JsonLinesReader lines =
+        new JsonLinesReader(fileName, in, new EventJson(new Schema.Parser().parse(schemaJson)));
     return new StreamFormat.Reader<>() {
-      long lineNo;
-
       @Override
       public FeatureEvent read() throws IOException {
-        String line;
-        do {
-          line = lines.readLine();
-          lineNo++;
-          if (line == null) {
-            return null;
-          }
-        } while (line.isBlank());
         try {
-          return new FeatureEvent(json.parse(line), lineNo, featureCount);
-        } catch (EventJson.BadEventException e) {
-          throw new IOException(fileName + ":" + lineNo + ": " + e.getMessage());
+          var event = lines.next();
+          return event == null ? null : new FeatureEvent(event, lines.lineNumber(), featureCount);
+        } catch (EventFiles.BadInputException e) {
+          throw new IOException(e.getMessage());
         }
       }
 
