@@ -163,7 +163,7 @@ class RegistryClientITCase {
   }
 
   @Test
-  void anInvalidSchemaIsRefusedWithTheRegistrysReason() {
+  void aMissingSubjectIsNotFoundNamingIt() {
     assertThatThrownBy(() -> client.version(freshSubject(), "latest"))
         .isInstanceOfSatisfying(
             RegistryException.class,
