@@ -227,8 +227,8 @@ public final class FeaturesCommand implements Runnable {
         description = "Events: JSON lines (one Transaction per line) or an Avro container file.")
     Path input;
 
-    @Option(names = "--output", required = true, paramLabel = "features.jsonl",
-        description = "Feature vectors as JSON lines.")
+    @Option(names = "--output", required = true, paramLabel = "features.(jsonl|parquet)",
+        description = "Feature vectors: JSON lines (.jsonl) or Parquet (.parquet), by extension.")
     Path output;
 
     @Option(names = "--run-size", defaultValue = "1000000", paramLabel = "N",

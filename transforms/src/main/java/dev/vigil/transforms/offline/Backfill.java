@@ -173,7 +173,7 @@ public final class Backfill {
     return v instanceof java.time.Instant i ? i.toEpochMilli() : ((Number) v).longValue();
   }
 
-  /** Where feature rows go: JSON lines. */
+  /** Where feature rows go: JSON lines or Parquet, by the file's extension. */
   public interface RowSink extends Closeable {
     void write(FeatureRow row) throws IOException;
 
@@ -195,7 +195,11 @@ public final class Backfill {
           }
         };
       }
-      throw new IOException(file + ": unknown output format; use .jsonl (JSON lines)");
+      if (name.endsWith(".parquet")) {
+        return new ParquetRowSink(file, spec);
+      }
+      throw new IOException(file.resolveSibling(name) + ": unknown output format; use .jsonl (JSON"
+          + " lines) or .parquet");
     }
   }
 }

@@ -94,6 +94,39 @@ class BackfillTest {
   }
 
   @Test
+  void writesParquetWithOneTypedColumnPerFeature() throws Exception {
+    CompiledSpec spec = spec();
+    List<Transaction> events = RandomStreams.generate(10, 800, 20, 5);
+    Path in = dir.resolve("events.jsonl");
+    EventJson json = new EventJson(spec.schema());
+    Files.write(in, events.stream().map(json::format).toList());
+    Path out = dir.resolve("features.parquet");
+    new Backfill(spec, 1000, new PrintStream(progress)).run(in, out);
+
+    PointInTimeEvaluator offline = new PointInTimeEvaluator(spec);
+    List<String> names = spec.spec().featureNames();
+    try (var reader = org.apache.parquet.avro.AvroParquetReader.<org.apache.avro.generic.GenericRecord>builder(
+            new org.apache.parquet.io.LocalInputFile(out))
+        .withConf(new org.apache.parquet.conf.PlainParquetConfiguration()).build()) {
+      for (Transaction t : events) {
+        FeatureRow expected = offline.process(t);
+        var row = reader.read();
+        assertThat(row).as("row for %s", t.getTransactionId()).isNotNull();
+        assertThat(row.get("transaction_id").toString()).isEqualTo(expected.transactionId());
+        Object time = row.get("event_time"); // timestamp-millis: readers may convert it
+        assertThat(time instanceof java.time.Instant i ? i.toEpochMilli() : time)
+            .isEqualTo(expected.eventTime());
+        for (int i = 0; i < names.size(); i++) {
+          Object v = row.get(names.get(i));
+          assertThat(v == null ? null : v instanceof org.apache.avro.util.Utf8 ? v.toString() : v)
+              .as("%s of %s", names.get(i), t.getTransactionId()).isEqualTo(expected.values()[i]);
+        }
+      }
+      assertThat(reader.read()).isNull();
+    }
+  }
+
+  @Test
   void aBadLineFailsNamingFileLineAndField() throws Exception {
     CompiledSpec spec = spec();
     Path in = dir.resolve("bad.jsonl");
