@@ -37,6 +37,17 @@ final class Bytes {
       }
     }
 
+    /** The internal array; valid up to {@link #size()} until the next write. */
+    byte[] array() {
+      return buf;
+    }
+
+    void bytes(byte[] src, int off, int len) {
+      ensure(len);
+      System.arraycopy(src, off, buf, pos, len);
+      pos += len;
+    }
+
     void byte1(int b) {
       ensure(1);
       buf[pos++] = (byte) b;
@@ -95,6 +106,19 @@ final class Bytes {
 
     Reader(byte[] buf) {
       this.buf = buf;
+    }
+
+    Reader(byte[] buf, int pos) {
+      this.buf = buf;
+      this.pos = pos;
+    }
+
+    int pos() {
+      return pos;
+    }
+
+    void skip(int n) {
+      pos += n;
     }
 
     boolean atEnd() {

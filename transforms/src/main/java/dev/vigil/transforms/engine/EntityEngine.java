@@ -9,7 +9,9 @@ import java.io.Serializable;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.OptionalLong;
 import org.apache.avro.generic.IndexedRecord;
 
@@ -24,29 +26,51 @@ import org.apache.avro.generic.IndexedRecord;
  * in a small <em>pending</em> list and are folded into the tiles only when a later timestamp
  * arrives.
  *
- * <p>State: one {@code byte[]} per key holding all the entity's features: per feature, its tiles
- * (one aggregate per {@code r} of event time, sparse, oldest evicted once outside the window) or
- * one running aggregate for a lifetime feature; plus the pending events and the latest event's
- * time and values. Each call decodes it, updates it, and encodes it once: one state read and one
- * write per event in the Flink operator. Not thread-safe (reuses a buffer): one per subtask.
+ * <p>State: one {@code byte[]} per key holding all the entity's features (layout below). Each call
+ * decodes it, updates it, and encodes it once: one state read and one write per event in the Flink
+ * operator. Per windowed feature the tiles (one aggregate per {@code r} of event time, sparse) are
+ * split into the <em>open</em> tile (the newest, decoded and updated in place) and the
+ * <em>closed</em> tiles, kept as encoded bytes oldest first: an event appends at most one closed
+ * tile and eviction parses only the tiles it drops, so the closed tiles are copied, not parsed.
+ * Count and integer sum/mean keep a running total of the closed tiles (minus what eviction drops),
+ * so they cost O(1) per event; min, max, distinct count and float sums re-read the closed tiles
+ * (at most {@code W/r}). Events out of order within the window take a slower path that decodes
+ * every tile. Not thread-safe (reuses buffers): one instance per subtask.
+ *
+ * <pre>
+ * state   = FORMAT newestTs:zigzag pendingCount:varint pending* hasLast:byte [newestTs-lastTs last*]
+ *           section* (one per feature other than last/time_since_last, in spec order)
+ * section = lifetime: hasOpen:byte [value]
+ *         | windowed: closedCount:varint [base-firstIdx:zigzag lastIdx-firstIdx:varint totals*
+ *                     closedBytes:varint (value (idxDelta:varint value)*)] hasOpen:byte
+ *                     [base-openIdx:zigzag value]        (base = floor(newestTs / r))
+ * value   = count: varint | sum, min, max: zigzag or float64 | mean: (zigzag or float64) varint
+ *         | distinct_count: n:varint fixed64{n} | time_since_first: ms after tile start (varint)
+ * </pre>
  */
 public final class EntityEngine implements Serializable {
-  private static final long serialVersionUID = 1L;
-  private static final int FORMAT = 1;
+  private static final long serialVersionUID = 2L;
+  private static final int FORMAT = 2;
 
   /** What one event produced: the features as known just before it, and the state after it. */
   public record Result(Object[] values, byte[] newState, boolean late) {}
 
   private final String entity;
   private final FeatureDef[] features;
+  private final Aggregation[] aggs;
   private final int[] fieldPos;
   private final ValueKind[] kinds;
+  private final boolean[] isDouble;
+  /** Features with tiles or a running aggregate (all but last and time_since_last). */
+  private final boolean[] sectioned;
+  /** Windowed count and integer sum/mean: running totals of the closed tiles. */
+  private final boolean[] invertible;
   private final int keyPos;
   private final int timePos;
   /** Events older than the key's newest by more than this are late; MAX_VALUE: never. */
   private final long lateAfter;
   private final long ttl;
-  private transient Bytes.Writer writer;
+  private transient Scratch scratch;
 
   private EntityEngine(CompiledSpec spec, String entity) {
     this.entity = entity;
@@ -54,27 +78,39 @@ public final class EntityEngine implements Serializable {
     if (defs.isEmpty()) {
       throw new IllegalArgumentException("entity '" + entity + "' has no features in the spec");
     }
+    int n = defs.size();
     this.features = defs.toArray(new FeatureDef[0]);
-    this.fieldPos = new int[features.length];
-    this.kinds = new ValueKind[features.length];
+    this.aggs = new Aggregation[n];
+    this.fieldPos = new int[n];
+    this.kinds = new ValueKind[n];
+    this.isDouble = new boolean[n];
+    this.sectioned = new boolean[n];
+    this.invertible = new boolean[n];
     long longest = 0;
-    long resolution = 0;
+    long ttlMillis = 0;
     boolean lifetime = false;
-    for (int i = 0; i < features.length; i++) {
-      FieldRef ref = spec.featureField(features[i].name());
+    for (int i = 0; i < n; i++) {
+      FeatureDef f = features[i];
+      FieldRef ref = spec.featureField(f.name());
+      aggs[i] = f.aggregation();
       fieldPos[i] = ref == null ? -1 : ref.position();
       kinds[i] = ref == null ? null : ref.kind();
-      if (features[i].lifetime()) {
+      isDouble[i] = kinds[i] == ValueKind.DOUBLE;
+      sectioned[i] = aggs[i] != Aggregation.LAST && aggs[i] != Aggregation.TIME_SINCE_LAST;
+      invertible[i] = !f.lifetime() && (aggs[i] == Aggregation.COUNT
+          || ((aggs[i] == Aggregation.SUM || aggs[i] == Aggregation.MEAN) && !isDouble[i]));
+      if (f.lifetime()) {
         lifetime = true;
       } else {
-        longest = Math.max(longest, features[i].windowMillis());
-        resolution = Math.max(resolution, features[i].resolutionMillis());
+        longest = Math.max(longest, f.windowMillis());
+        // After W + r without events every tile of the feature has been evicted.
+        ttlMillis = Math.max(ttlMillis, f.windowMillis() + f.resolutionMillis());
       }
     }
     this.keyPos = spec.entityKey(entity).position();
     this.timePos = spec.eventTime().position();
     this.lateAfter = lifetime ? Long.MAX_VALUE : longest;
-    this.ttl = lifetime ? -1 : longest + resolution;
+    this.ttl = lifetime ? -1 : ttlMillis;
   }
 
   /** The engine for {@code entity}'s features of {@code spec}. */
@@ -127,38 +163,37 @@ public final class EntityEngine implements Serializable {
    * window) leaves the state unchanged, has null values and {@code late = true}.
    */
   public Result apply(byte[] state, IndexedRecord event) {
-    State s = state == null ? new State(features.length) : decode(state);
     long t = eventTimeOf(event);
-    Object[] inputs = inputs(event);
+    State s = decode(state);
     Object[] values;
     if (!s.any) {
       values = query(s, t);
       s.any = true;
       s.newestTs = t;
-      s.pending.add(inputs);
+      s.pending.add(inputs(event));
     } else if (t > s.newestTs) {
       fold(s);
       s.newestTs = t;
       evict(s, t);
       values = query(s, t);
-      s.pending.add(inputs);
+      s.pending.add(inputs(event));
     } else if (t == s.newestTs) {
       values = query(s, t);
-      s.pending.add(inputs);
+      s.pending.add(inputs(event));
     } else {
       if (lateAfter != Long.MAX_VALUE && s.newestTs - t > lateAfter) {
         return new Result(new Object[features.length], state, true);
       }
       // Out of order within the window: best-effort values, and the event still counts later.
       values = query(s, t);
-      add(s, t, inputs);
+      add(s, t, inputs(event));
     }
     return new Result(values, encode(s), false);
   }
 
   /** Values as of {@code asOfMillis} without an event (inspection, savepoint verification). */
   public Object[] valuesAt(byte[] state, long asOfMillis) {
-    State s = state == null ? new State(features.length) : decode(state);
+    State s = decode(state);
     if (s.any && s.newestTs < asOfMillis) {
       fold(s);
       evict(s, asOfMillis);
@@ -174,9 +209,43 @@ public final class EntityEngine implements Serializable {
   /** Number of tiles a feature holds in {@code state}, for tests of eviction. */
   public int tileCount(byte[] state, String feature) {
     State s = decode(state);
+    int i = indexOf(feature);
+    if (!sectioned[i]) {
+      return 0;
+    }
+    Section sec = s.sections[i];
+    return sec.full != null ? sec.full.n : sec.closed + sec.open.n;
+  }
+
+  /** A readable view of {@code state}, for tests, debugging and state inspection tools. */
+  public EngineState describe(byte[] state) {
+    State s = decode(state);
+    Map<String, List<EngineState.Tile>> tiles = new LinkedHashMap<>();
+    Map<String, Object> lastValues = new LinkedHashMap<>();
+    for (int i = 0; i < features.length; i++) {
+      FeatureDef f = features[i];
+      if (aggs[i] == Aggregation.LAST) {
+        lastValues.put(f.name(), s.lastValues[i]);
+      }
+      if (!sectioned[i]) {
+        continue;
+      }
+      Tiles t = materialize(s, i);
+      List<EngineState.Tile> list = new ArrayList<>();
+      for (int k = 0; k < t.n; k++) {
+        long from = f.lifetime() ? Long.MIN_VALUE : t.idx[k] * f.resolutionMillis();
+        list.add(new EngineState.Tile(from, tileValue(t, k, i)));
+      }
+      tiles.put(f.name(), List.copyOf(list));
+    }
+    return new EngineState(entity, s.any ? s.newestTs : null, s.pending.size(),
+        s.hasLast ? s.lastTs : null, lastValues, tiles, state == null ? 0 : state.length);
+  }
+
+  private int indexOf(String feature) {
     for (int i = 0; i < features.length; i++) {
       if (features[i].name().equals(feature)) {
-        return s.tiles[i].n;
+        return i;
       }
     }
     throw new IllegalArgumentException("no feature " + feature + " in entity " + entity);
@@ -219,100 +288,312 @@ public final class EntityEngine implements Serializable {
       s.hasLast = true;
       s.lastTs = ts;
       for (int i = 0; i < features.length; i++) {
-        if (features[i].aggregation() == Aggregation.LAST) {
+        if (aggs[i] == Aggregation.LAST) {
           s.lastValues[i] = inputs[i];
         }
       }
     }
     for (int i = 0; i < features.length; i++) {
-      FeatureDef f = features[i];
-      Aggregation agg = f.aggregation();
-      if (agg == Aggregation.LAST || agg == Aggregation.TIME_SINCE_LAST) {
+      if (!sectioned[i]) {
         continue;
       }
+      FeatureDef f = features[i];
       Object in = inputs[i];
-      if (agg.readsField() && in == null) {
+      if (aggs[i].readsField() && in == null) {
         continue; // nulls are skipped
       }
-      long idx = f.lifetime() ? 0 : Math.floorDiv(ts, f.resolutionMillis());
-      if (!f.lifetime() && idx < Math.floorDiv(s.newestTs - f.windowMillis(), f.resolutionMillis())) {
-        continue; // an out-of-order event already outside this feature's window
+      Section sec = s.sections[i];
+      long idx = 0;
+      if (!f.lifetime()) {
+        idx = Math.floorDiv(ts, f.resolutionMillis());
+        if (idx < Math.floorDiv(s.newestTs - f.windowMillis(), f.resolutionMillis())) {
+          continue; // an out-of-order event already outside this feature's window
+        }
+        if (sec.full == null && sec.open.n == 1 && idx < sec.open.idx[0]) {
+          sec.full = materialize(s, i); // out of order, into a closed tile: the slow path
+        }
       }
-      Tiles tiles = s.tiles[i];
-      int k = tiles.findOrInsert(idx, agg);
-      switch (agg) {
-        case COUNT -> tiles.a[k]++;
-        case SUM -> {
-          if (in instanceof Long l) {
-            tiles.a[k] += l;
-          } else {
-            tiles.d[k] += (Double) in;
-          }
-        }
-        case MEAN -> {
-          if (in instanceof Long l) {
-            tiles.a[k] += l;
-          } else {
-            tiles.d[k] += (Double) in;
-          }
-          tiles.c[k]++;
-        }
-        case MIN, MAX -> {
-          boolean fresh = tiles.c[k] == 0;
-          tiles.c[k] = 1;
-          boolean max = agg == Aggregation.MAX;
-          if (in instanceof Long l) {
-            if (fresh || (max ? l > tiles.a[k] : l < tiles.a[k])) {
-              tiles.a[k] = l;
-            }
-          } else {
-            double d = (Double) in;
-            if (fresh || (max ? d > tiles.d[k] : d < tiles.d[k])) {
-              tiles.d[k] = d;
-            }
-          }
-        }
-        case DISTINCT_COUNT -> tiles.sets[k].add(Bytes.hash(in));
-        case TIME_SINCE_FIRST -> {
-          if (tiles.c[k] == 0 || ts < tiles.a[k]) {
-            tiles.a[k] = ts;
-          }
-          tiles.c[k] = 1;
-        }
-        default -> throw new IllegalStateException(agg.name());
+      if (sec.full != null) {
+        update(sec.full, sec.full.findOrInsert(idx, aggs[i]), i, in, ts);
+        continue;
       }
+      if (sec.open.n == 1 && idx != sec.open.idx[0]) {
+        closeOpen(s, i);
+      }
+      int k = sec.open.n == 0 ? sec.open.findOrInsert(idx, aggs[i]) : 0;
+      update(sec.open, k, i, in, ts);
     }
+  }
+
+  private void update(Tiles tiles, int k, int i, Object in, long ts) {
+    Aggregation agg = aggs[i];
+    switch (agg) {
+      case COUNT -> tiles.a[k]++;
+      case SUM -> {
+        if (in instanceof Long l) {
+          tiles.a[k] += l;
+        } else {
+          tiles.d[k] += (Double) in;
+        }
+      }
+      case MEAN -> {
+        if (in instanceof Long l) {
+          tiles.a[k] += l;
+        } else {
+          tiles.d[k] += (Double) in;
+        }
+        tiles.c[k]++;
+      }
+      case MIN, MAX -> {
+        boolean fresh = tiles.c[k] == 0;
+        tiles.c[k] = 1;
+        boolean max = agg == Aggregation.MAX;
+        if (in instanceof Long l) {
+          if (fresh || (max ? l > tiles.a[k] : l < tiles.a[k])) {
+            tiles.a[k] = l;
+          }
+        } else {
+          double d = (Double) in;
+          if (fresh || (max ? d > tiles.d[k] : d < tiles.d[k])) {
+            tiles.d[k] = d;
+          }
+        }
+      }
+      case DISTINCT_COUNT -> tiles.sets[k].add(Bytes.hash(in));
+      case TIME_SINCE_FIRST -> {
+        if (tiles.c[k] == 0 || ts < tiles.a[k]) {
+          tiles.a[k] = ts;
+        }
+        tiles.c[k] = 1;
+      }
+      default -> throw new IllegalStateException(agg.name());
+    }
+  }
+
+  /** Appends the open tile to the closed ones (a later tile is opening). */
+  private void closeOpen(State s, int i) {
+    Section sec = s.sections[i];
+    Bytes.Writer w = sec.own();
+    if (sec.closed > 0) {
+      w.varlong(sec.open.idx[0] - sec.lastIdx);
+    } else {
+      sec.firstIdx = sec.open.idx[0];
+    }
+    writeValue(w, sec.open, 0, i, s.newestTs);
+    sec.buf = w.array();
+    sec.end = w.size();
+    sec.lastIdx = sec.open.idx[0];
+    sec.closed++;
+    sec.ta += sec.open.a[0];
+    sec.tc += sec.open.c[0];
+    sec.open.n = 0;
   }
 
   private void evict(State s, long t) {
     for (int i = 0; i < features.length; i++) {
       FeatureDef f = features[i];
-      if (!f.lifetime()) {
-        s.tiles[i].dropBelow(Math.floorDiv(t - f.windowMillis(), f.resolutionMillis()));
+      if (!sectioned[i] || f.lifetime()) {
+        continue;
       }
+      long lo = Math.floorDiv(t - f.windowMillis(), f.resolutionMillis());
+      Section sec = s.sections[i];
+      if (sec.full != null) {
+        sec.full.dropBelow(lo);
+        continue;
+      }
+      if (sec.closed > 0 && sec.firstIdx < lo) {
+        Bytes.Reader r = new Bytes.Reader(sec.buf, sec.off);
+        while (sec.closed > 0 && sec.firstIdx < lo) {
+          dropValue(r, sec, i);
+          sec.closed--;
+          if (sec.closed > 0) {
+            sec.firstIdx += r.varlong();
+          }
+        }
+        sec.off = r.pos();
+        if (sec.closed == 0) {
+          sec.ta = 0;
+          sec.tc = 0;
+        }
+      }
+      if (sec.closed == 0 && sec.open.n == 1 && sec.open.idx[0] < lo) {
+        sec.open.n = 0;
+      }
+    }
+  }
+
+  /** Reads past a closed tile's value, taking it out of the running totals. */
+  private void dropValue(Bytes.Reader r, Section sec, int i) {
+    switch (aggs[i]) {
+      case COUNT -> sec.ta -= r.varlong();
+      case SUM, MIN, MAX -> {
+        if (isDouble[i]) {
+          r.skip(8);
+        } else {
+          sec.ta -= r.zigzag(); // a no-op total for min and max: they are not invertible
+        }
+      }
+      case MEAN -> {
+        if (isDouble[i]) {
+          r.skip(8);
+        } else {
+          sec.ta -= r.zigzag();
+        }
+        sec.tc -= r.varlong();
+      }
+      case DISTINCT_COUNT -> r.skip(8 * (int) r.varlong());
+      case TIME_SINCE_FIRST -> r.varlong();
+      default -> throw new IllegalStateException(aggs[i].name());
     }
   }
 
   private Object[] query(State s, long t) {
     Object[] out = new Object[features.length];
+    boolean inOrder = !s.any || t >= s.newestTs;
     for (int i = 0; i < features.length; i++) {
-      out[i] = value(s, i, t);
+      if (!sectioned[i]) {
+        out[i] = lastValue(s, i, t);
+      } else if (inOrder && s.sections[i].full == null) {
+        out[i] = inOrderValue(s, i, t);
+      } else {
+        Section sec = s.sections[i];
+        if (sec.full == null) {
+          sec.full = materialize(s, i);
+        }
+        out[i] = scanValue(sec.full, i, t);
+      }
     }
     return out;
   }
 
-  private Object value(State s, int i, long t) {
+  private Object lastValue(State s, int i, long t) {
     FeatureDef f = features[i];
-    Aggregation agg = f.aggregation();
-    boolean isDouble = kinds[i] == ValueKind.DOUBLE;
-    if (agg == Aggregation.LAST || agg == Aggregation.TIME_SINCE_LAST) {
-      boolean visible = s.hasLast && s.lastTs < t && (f.lifetime() || s.lastTs >= f.windowStart(t));
-      if (!visible) {
+    boolean visible = s.hasLast && s.lastTs < t && (f.lifetime() || s.lastTs >= f.windowStart(t));
+    if (!visible) {
+      return null;
+    }
+    return aggs[i] == Aggregation.LAST ? s.lastValues[i] : t - s.lastTs;
+  }
+
+  /**
+   * The value at {@code t} when every stored tile lies inside the window and before {@code t}:
+   * {@code t} is not older than the newest event and the tiles were evicted for it.
+   */
+  private Object inOrderValue(State s, int i, long t) {
+    Section sec = s.sections[i];
+    Tiles open = sec.open;
+    boolean hasOpen = open.n == 1;
+    Aggregation agg = aggs[i];
+    if (invertible[i]) {
+      long a = sec.ta + (hasOpen ? open.a[0] : 0);
+      return switch (agg) {
+        case COUNT, SUM -> a;
+        case MEAN -> {
+          long c = sec.tc + (hasOpen ? open.c[0] : 0);
+          yield c == 0 ? null : (double) a / c;
+        }
+        default -> throw new IllegalStateException(agg.name());
+      };
+    }
+    if (agg == Aggregation.DISTINCT_COUNT && sec.closed == 0) {
+      return hasOpen ? (long) open.sets[0].size() : 0L;
+    }
+    if (features[i].lifetime()) {
+      return scanValue(open, i, t); // one running aggregate
+    }
+    if (agg == Aggregation.TIME_SINCE_FIRST) {
+      long first;
+      if (sec.closed > 0) {
+        first = sec.firstIdx * features[i].resolutionMillis()
+            + new Bytes.Reader(sec.buf, sec.off).varlong();
+      } else if (hasOpen) {
+        first = open.a[0];
+      } else {
         return null;
       }
-      return agg == Aggregation.LAST ? s.lastValues[i] : t - s.lastTs;
+      return first >= t ? null : t - first;
     }
-    Tiles tiles = s.tiles[i];
+    // Re-read the closed tiles: float sums and means, min, max, distinct count.
+    boolean dbl = isDouble[i];
+    boolean max = agg == Aggregation.MAX;
+    long a = 0;
+    double d = 0;
+    long c = 0;
+    boolean found = false;
+    LongSet union = null;
+    if (agg == Aggregation.DISTINCT_COUNT) {
+      union = s.union;
+      union.clear();
+    }
+    Bytes.Reader r = new Bytes.Reader(sec.buf, sec.off);
+    for (int k = 0; k < sec.closed; k++) {
+      if (k > 0) {
+        r.varlong(); // index delta
+      }
+      switch (agg) {
+        case SUM -> d += r.float64();
+        case MEAN -> {
+          d += r.float64();
+          c += r.varlong();
+        }
+        case MIN, MAX -> {
+          if (dbl) {
+            double v = r.float64();
+            if (!found || (max ? v > d : v < d)) {
+              d = v;
+            }
+          } else {
+            long v = r.zigzag();
+            if (!found || (max ? v > a : v < a)) {
+              a = v;
+            }
+          }
+          found = true;
+        }
+        case DISTINCT_COUNT -> {
+          int n = (int) r.varlong();
+          for (int j = 0; j < n; j++) {
+            union.add(r.fixed64());
+          }
+        }
+        default -> throw new IllegalStateException(agg.name());
+      }
+    }
+    if (hasOpen) {
+      switch (agg) {
+        case SUM -> d += open.d[0];
+        case MEAN -> {
+          d += open.d[0];
+          c += open.c[0];
+        }
+        case MIN, MAX -> {
+          if (dbl) {
+            if (!found || (max ? open.d[0] > d : open.d[0] < d)) {
+              d = open.d[0];
+            }
+          } else if (!found || (max ? open.a[0] > a : open.a[0] < a)) {
+            a = open.a[0];
+          }
+          found = true;
+        }
+        case DISTINCT_COUNT -> union.addAll(open.sets[0]);
+        default -> throw new IllegalStateException(agg.name());
+      }
+    }
+    return switch (agg) {
+      case SUM -> d;
+      case MEAN -> c == 0 ? null : d / c;
+      case MIN, MAX -> !found ? null : (dbl ? (Object) d : (Object) a);
+      case DISTINCT_COUNT -> (long) union.size();
+      default -> throw new IllegalStateException(agg.name());
+    };
+  }
+
+  /** The value at {@code t} from every tile, those outside {@code [floor_r(t − W), t]} skipped. */
+  private Object scanValue(Tiles tiles, int i, long t) {
+    FeatureDef f = features[i];
+    Aggregation agg = aggs[i];
+    boolean dbl = isDouble[i];
     long lo = f.lifetime() ? Long.MIN_VALUE : Math.floorDiv(t - f.windowMillis(), f.resolutionMillis());
     long hi = f.lifetime() ? Long.MAX_VALUE : Math.floorDiv(t, f.resolutionMillis());
     long a = 0;
@@ -337,7 +618,7 @@ public final class EntityEngine implements Serializable {
             break;
           }
           boolean max = agg == Aggregation.MAX;
-          if (isDouble && agg != Aggregation.TIME_SINCE_FIRST) {
+          if (dbl && agg != Aggregation.TIME_SINCE_FIRST) {
             if (!found || (max ? tiles.d[k] > d : tiles.d[k] < d)) {
               d = tiles.d[k];
             }
@@ -352,33 +633,122 @@ public final class EntityEngine implements Serializable {
     }
     return switch (agg) {
       case COUNT -> a;
-      case SUM -> isDouble ? (Object) d : (Object) a;
-      case MEAN -> c == 0 ? null : (isDouble ? d : (double) a) / c;
-      case MIN, MAX -> !found ? null : (isDouble ? (Object) d : (Object) a);
+      case SUM -> dbl ? (Object) d : (Object) a;
+      case MEAN -> c == 0 ? null : (dbl ? d : (double) a) / c;
+      case MIN, MAX -> !found ? null : (dbl ? (Object) d : (Object) a);
       case TIME_SINCE_FIRST -> !found || a >= t ? null : t - a;
       case DISTINCT_COUNT -> (long) union.size();
       default -> throw new IllegalStateException(agg.name());
     };
   }
 
+  /** Tile {@code k}'s own aggregate, readable (for {@link #describe}). */
+  private Object tileValue(Tiles t, int k, int i) {
+    return switch (aggs[i]) {
+      case COUNT -> t.a[k];
+      case SUM, MIN, MAX -> isDouble[i] ? (Object) t.d[k] : (Object) t.a[k];
+      case MEAN -> (isDouble[i] ? t.d[k] : (double) t.a[k]) / t.c[k];
+      case DISTINCT_COUNT -> (long) t.sets[k].size();
+      case TIME_SINCE_FIRST -> Instant.ofEpochMilli(t.a[k]);
+      default -> throw new IllegalStateException(aggs[i].name());
+    };
+  }
+
   // ------------------------------------------------------------------------------------------
   // State and its codec.
 
-  private static final class State {
+  /** Buffers reused across calls, so an event allocates little beyond its values and new state. */
+  private final class Scratch {
+    final State state = new State();
+    final Bytes.Writer out = new Bytes.Writer();
+  }
+
+  private Scratch scratch() {
+    if (scratch == null) {
+      scratch = new Scratch();
+    }
+    return scratch;
+  }
+
+  private final class State {
     boolean any;
     long newestTs;
     final List<Object[]> pending = new ArrayList<>(2);
     boolean hasLast;
     long lastTs;
-    final Object[] lastValues;
-    final Tiles[] tiles;
+    final Object[] lastValues = new Object[features.length];
+    final Section[] sections = new Section[features.length];
+    final LongSet union = new LongSet(16);
 
-    State(int n) {
-      lastValues = new Object[n];
-      tiles = new Tiles[n];
-      for (int i = 0; i < n; i++) {
-        tiles[i] = new Tiles(4);
+    State() {
+      for (int i = 0; i < features.length; i++) {
+        if (sectioned[i]) {
+          sections[i] = new Section();
+        }
       }
+    }
+
+    void reset() {
+      any = false;
+      newestTs = 0;
+      pending.clear();
+      hasLast = false;
+      lastTs = 0;
+      Arrays.fill(lastValues, null);
+      for (Section sec : sections) {
+        if (sec != null) {
+          sec.reset();
+        }
+      }
+    }
+  }
+
+  /** One feature's part of the state: the open tile, and the closed tiles as encoded bytes. */
+  private static final class Section {
+    /** The newest tile (n = 0 or 1); for a lifetime feature, its one running aggregate. */
+    final Tiles open = new Tiles(1);
+    /** Closed tiles, oldest first, in {@code buf[off, end)}: value, then (index delta, value)*. */
+    byte[] buf;
+    int off;
+    int end;
+    int closed;
+    long firstIdx;
+    long lastIdx;
+    /** Running totals of the closed tiles (sum or count in ta, a mean's count in tc). */
+    long ta;
+    long tc;
+    /** Every tile decoded, when an out-of-order event needs them; re-split when encoded. */
+    Tiles full;
+    private final Bytes.Writer own = new Bytes.Writer();
+    private boolean owned;
+
+    void reset() {
+      open.n = 0;
+      buf = null;
+      off = 0;
+      end = 0;
+      closed = 0;
+      firstIdx = 0;
+      lastIdx = 0;
+      ta = 0;
+      tc = 0;
+      full = null;
+      owned = false;
+    }
+
+    /** A writer holding the closed tiles, to append to (copies them out of the input once). */
+    Bytes.Writer own() {
+      if (!owned) {
+        own.reset();
+        if (closed > 0) {
+          own.bytes(buf, off, end - off);
+        }
+        buf = own.array();
+        off = 0;
+        end = own.size();
+        owned = true;
+      }
+      return own;
     }
   }
 
@@ -447,13 +817,134 @@ public final class EntityEngine implements Serializable {
       Arrays.fill(sets, n - k, n, null);
       n -= k;
     }
+
+    /** Copies tile {@code k} of {@code from} into slot {@code to}. */
+    void set(int to, Tiles from, int k) {
+      idx[to] = from.idx[k];
+      a[to] = from.a[k];
+      d[to] = from.d[k];
+      c[to] = from.c[k];
+      sets[to] = from.sets[k];
+    }
+  }
+
+  /** Every tile of feature {@code i} (closed and open) as arrays: the slow path's form. */
+  private Tiles materialize(State s, int i) {
+    Section sec = s.sections[i];
+    if (sec.full != null) {
+      return sec.full;
+    }
+    Tiles t = new Tiles(Math.max(4, sec.closed + 2));
+    Bytes.Reader r = new Bytes.Reader(sec.buf, sec.off);
+    long idx = sec.firstIdx;
+    for (int k = 0; k < sec.closed; k++) {
+      if (k > 0) {
+        idx += r.varlong();
+      }
+      t.idx[k] = idx;
+      readValue(r, t, k, i, s.newestTs);
+    }
+    t.n = sec.closed;
+    if (sec.open.n == 1) {
+      t.set(t.n++, sec.open, 0);
+    }
+    return t;
+  }
+
+  /** Splits materialized tiles back into closed bytes, totals and the open tile. */
+  private void dematerialize(State s, int i) {
+    Section sec = s.sections[i];
+    Tiles t = sec.full;
+    sec.full = null;
+    sec.owned = false;
+    sec.closed = 0;
+    sec.ta = 0;
+    sec.tc = 0;
+    sec.open.n = 0;
+    Bytes.Writer w = sec.own();
+    for (int k = 0; k < t.n - 1; k++) {
+      if (k > 0) {
+        w.varlong(t.idx[k] - t.idx[k - 1]);
+      } else {
+        sec.firstIdx = t.idx[0];
+      }
+      writeValue(w, t, k, i, s.newestTs);
+      sec.ta += t.a[k];
+      sec.tc += t.c[k];
+      sec.lastIdx = t.idx[k];
+      sec.closed++;
+    }
+    sec.buf = w.array();
+    sec.off = 0;
+    sec.end = w.size();
+    if (t.n > 0) {
+      sec.open.set(0, t, t.n - 1);
+      sec.open.n = 1;
+    }
+  }
+
+  private void writeValue(Bytes.Writer w, Tiles t, int k, int i, long newestTs) {
+    switch (aggs[i]) {
+      case COUNT -> w.varlong(t.a[k]);
+      case SUM, MIN, MAX -> {
+        if (isDouble[i]) {
+          w.float64(t.d[k]);
+        } else {
+          w.zigzag(t.a[k]);
+        }
+      }
+      case MEAN -> {
+        if (isDouble[i]) {
+          w.float64(t.d[k]);
+        } else {
+          w.zigzag(t.a[k]);
+        }
+        w.varlong(t.c[k]);
+      }
+      case DISTINCT_COUNT -> t.sets[k].write(w);
+      case TIME_SINCE_FIRST -> {
+        if (features[i].lifetime()) {
+          w.zigzag(newestTs - t.a[k]);
+        } else {
+          w.varlong(t.a[k] - t.idx[k] * features[i].resolutionMillis());
+        }
+      }
+      default -> throw new IllegalStateException(aggs[i].name());
+    }
+  }
+
+  private void readValue(Bytes.Reader r, Tiles t, int k, int i, long newestTs) {
+    switch (aggs[i]) {
+      case COUNT -> t.a[k] = r.varlong();
+      case SUM, MIN, MAX -> {
+        if (isDouble[i]) {
+          t.d[k] = r.float64();
+        } else {
+          t.a[k] = r.zigzag();
+        }
+        t.c[k] = 1;
+      }
+      case MEAN -> {
+        if (isDouble[i]) {
+          t.d[k] = r.float64();
+        } else {
+          t.a[k] = r.zigzag();
+        }
+        t.c[k] = r.varlong();
+      }
+      case DISTINCT_COUNT -> t.sets[k] = LongSet.read(r);
+      case TIME_SINCE_FIRST -> {
+        t.a[k] = features[i].lifetime()
+            ? newestTs - r.zigzag()
+            : t.idx[k] * features[i].resolutionMillis() + r.varlong();
+        t.c[k] = 1;
+      }
+      default -> throw new IllegalStateException(aggs[i].name());
+    }
   }
 
   private byte[] encode(State s) {
-    if (writer == null) {
-      writer = new Bytes.Writer();
-    }
-    Bytes.Writer w = writer;
+    Bytes.Writer w = scratch().out;
     w.reset();
     w.byte1(FORMAT);
     w.zigzag(s.newestTs);
@@ -469,70 +960,73 @@ public final class EntityEngine implements Serializable {
     if (s.hasLast) {
       w.zigzag(s.newestTs - s.lastTs);
       for (int i = 0; i < features.length; i++) {
-        if (features[i].aggregation() == Aggregation.LAST) {
+        if (aggs[i] == Aggregation.LAST) {
           w.tagged(s.lastValues[i]);
         }
       }
     }
     for (int i = 0; i < features.length; i++) {
-      FeatureDef f = features[i];
-      Aggregation agg = f.aggregation();
-      if (agg == Aggregation.LAST || agg == Aggregation.TIME_SINCE_LAST) {
+      if (!sectioned[i]) {
         continue;
       }
-      boolean isDouble = kinds[i] == ValueKind.DOUBLE;
-      Tiles t = s.tiles[i];
-      w.varlong(t.n);
-      long base = f.lifetime() ? 0 : Math.floorDiv(s.newestTs, f.resolutionMillis());
-      long prev = 0;
-      for (int k = 0; k < t.n; k++) {
-        if (k == 0) {
-          w.zigzag(base - t.idx[0]);
-        } else {
-          w.varlong(t.idx[k] - prev);
+      Section sec = s.sections[i];
+      if (sec.full != null) {
+        dematerialize(s, i);
+      }
+      FeatureDef f = features[i];
+      Tiles open = sec.open;
+      if (f.lifetime()) {
+        w.byte1(open.n);
+        if (open.n == 1) {
+          writeValue(w, open, 0, i, s.newestTs);
         }
-        prev = t.idx[k];
-        switch (agg) {
-          case COUNT -> w.varlong(t.a[k]);
-          case SUM -> {
-            if (isDouble) {
-              w.float64(t.d[k]);
-            } else {
-              w.zigzag(t.a[k]);
-            }
-          }
-          case MEAN -> {
-            if (isDouble) {
-              w.float64(t.d[k]);
-            } else {
-              w.zigzag(t.a[k]);
-            }
-            w.varlong(t.c[k]);
-          }
-          case MIN, MAX -> {
-            if (isDouble) {
-              w.float64(t.d[k]);
-            } else {
-              w.zigzag(t.a[k]);
-            }
-          }
-          case DISTINCT_COUNT -> t.sets[k].write(w);
-          case TIME_SINCE_FIRST -> w.zigzag(s.newestTs - t.a[k]);
-          default -> throw new IllegalStateException(agg.name());
+        continue;
+      }
+      long base = Math.floorDiv(s.newestTs, f.resolutionMillis());
+      w.varlong(sec.closed);
+      if (sec.closed > 0) {
+        w.zigzag(base - sec.firstIdx);
+        w.varlong(sec.lastIdx - sec.firstIdx);
+        if (invertible[i]) {
+          writeTotals(w, sec, i);
         }
+        w.varlong(sec.end - sec.off);
+        w.bytes(sec.buf, sec.off, sec.end - sec.off);
+      }
+      w.byte1(open.n);
+      if (open.n == 1) {
+        w.zigzag(base - open.idx[0]);
+        writeValue(w, open, 0, i, s.newestTs);
       }
     }
     return w.toArray();
   }
 
+  private void writeTotals(Bytes.Writer w, Section sec, int i) {
+    if (aggs[i] == Aggregation.COUNT) {
+      w.varlong(sec.ta);
+    } else {
+      w.zigzag(sec.ta);
+      if (aggs[i] == Aggregation.MEAN) {
+        w.varlong(sec.tc);
+      }
+    }
+  }
+
+  /** Decodes {@code bytes} (null: a new key) into the reused scratch state. */
   private State decode(byte[] bytes) {
+    State s = scratch().state;
+    s.reset();
+    if (bytes == null) {
+      return s;
+    }
     Bytes.Reader r = new Bytes.Reader(bytes);
     int format = r.byte1();
     if (format != FORMAT) {
       throw new IllegalStateException("feature state of entity '" + entity + "' has format "
-          + format + ", this engine reads " + FORMAT);
+          + format + ", this engine reads " + FORMAT + ": rebuild the state with `vigil features"
+          + " backfill`/bootstrap, or run the engine version that wrote it");
     }
-    State s = new State(features.length);
     s.any = true;
     s.newestTs = r.zigzag();
     int pending = (int) r.varlong();
@@ -549,62 +1043,60 @@ public final class EntityEngine implements Serializable {
     if (s.hasLast) {
       s.lastTs = s.newestTs - r.zigzag();
       for (int i = 0; i < features.length; i++) {
-        if (features[i].aggregation() == Aggregation.LAST) {
+        if (aggs[i] == Aggregation.LAST) {
           s.lastValues[i] = r.tagged();
         }
       }
     }
     for (int i = 0; i < features.length; i++) {
-      FeatureDef f = features[i];
-      Aggregation agg = f.aggregation();
-      if (agg == Aggregation.LAST || agg == Aggregation.TIME_SINCE_LAST) {
+      if (!sectioned[i]) {
         continue;
       }
-      boolean isDouble = kinds[i] == ValueKind.DOUBLE;
-      int n = (int) r.varlong();
-      Tiles t = new Tiles(Math.max(4, n + 1));
-      long base = f.lifetime() ? 0 : Math.floorDiv(s.newestTs, f.resolutionMillis());
-      long prev = 0;
-      for (int k = 0; k < n; k++) {
-        long idx = k == 0 ? base - r.zigzag() : prev + r.varlong();
-        prev = idx;
-        t.idx[k] = idx;
-        switch (agg) {
-          case COUNT -> t.a[k] = r.varlong();
-          case SUM -> {
-            if (isDouble) {
-              t.d[k] = r.float64();
-            } else {
-              t.a[k] = r.zigzag();
-            }
-          }
-          case MEAN -> {
-            if (isDouble) {
-              t.d[k] = r.float64();
-            } else {
-              t.a[k] = r.zigzag();
-            }
-            t.c[k] = r.varlong();
-          }
-          case MIN, MAX -> {
-            if (isDouble) {
-              t.d[k] = r.float64();
-            } else {
-              t.a[k] = r.zigzag();
-            }
-            t.c[k] = 1;
-          }
-          case DISTINCT_COUNT -> t.sets[k] = LongSet.read(r);
-          case TIME_SINCE_FIRST -> {
-            t.a[k] = s.newestTs - r.zigzag();
-            t.c[k] = 1;
-          }
-          default -> throw new IllegalStateException(agg.name());
+      FeatureDef f = features[i];
+      Section sec = s.sections[i];
+      Tiles open = sec.open;
+      if (f.lifetime()) {
+        if (r.byte1() == 1) {
+          openTile(open, 0, i);
+          readValue(r, open, 0, i, s.newestTs);
         }
+        continue;
       }
-      t.n = n;
-      s.tiles[i] = t;
+      long base = Math.floorDiv(s.newestTs, f.resolutionMillis());
+      sec.closed = (int) r.varlong();
+      if (sec.closed > 0) {
+        sec.firstIdx = base - r.zigzag();
+        sec.lastIdx = sec.firstIdx + r.varlong();
+        if (invertible[i]) {
+          if (aggs[i] == Aggregation.COUNT) {
+            sec.ta = r.varlong();
+          } else {
+            sec.ta = r.zigzag();
+            if (aggs[i] == Aggregation.MEAN) {
+              sec.tc = r.varlong();
+            }
+          }
+        }
+        int len = (int) r.varlong();
+        sec.buf = bytes;
+        sec.off = r.pos();
+        sec.end = sec.off + len;
+        r.skip(len);
+      }
+      if (r.byte1() == 1) {
+        openTile(open, base - r.zigzag(), i);
+        readValue(r, open, 0, i, s.newestTs);
+      }
     }
     return s;
+  }
+
+  private void openTile(Tiles open, long idx, int i) {
+    open.n = 1;
+    open.idx[0] = idx;
+    open.a[0] = 0;
+    open.d[0] = 0;
+    open.c[0] = 0;
+    open.sets[0] = null;
   }
 }

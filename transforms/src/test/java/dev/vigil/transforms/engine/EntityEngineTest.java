@@ -196,4 +196,120 @@ class EntityEngineTest {
       }
     }
   }
+
+  @Test
+  void outOfOrderStreamsMatchTheReferenceForInOrderEventsAndLateEventsCountNowhere()
+      throws Exception {
+    CompiledSpec spec = spec(TestSpecs.ALL_FEATURES);
+    int compared = 0;
+    int late = 0;
+    int outOfOrder = 0;
+    for (long seed = 11; seed <= 14; seed++) {
+      List<Transaction> events = RandomStreams.outOfOrder(seed, 3000, 40, 15, 30);
+      List<Map<String, Object>> expected = BruteForceFeatures.computeOutOfOrder(spec, events);
+      for (EntityEngine engine : spec.engines()) {
+        Map<String, byte[]> states = new HashMap<>();
+        Map<String, Long> newest = new HashMap<>();
+        for (int i = 0; i < events.size(); i++) {
+          Transaction e = events.get(i);
+          String key = engine.keyOf(e);
+          EntityEngine.Result r = engine.apply(states.get(key), e);
+          Long max = newest.get(key);
+          long t = engine.eventTimeOf(e);
+          if (r.late()) {
+            late++;
+          } else {
+            states.put(key, r.newState());
+            newest.put(key, max == null ? t : Math.max(max, t));
+            if (max != null && t < max) {
+              outOfOrder++;
+            }
+          }
+          for (int f = 0; f < engine.featureNames().size(); f++) {
+            String name = engine.featureNames().get(f);
+            if (expected.get(i).containsKey(name)) {
+              compared++;
+              assertThat(r.values()[f]).as("seed %d event %d %s (%s)", seed, i, name, e)
+                  .isEqualTo(expected.get(i).get(name));
+            }
+          }
+        }
+      }
+    }
+    assertThat(late).as("late events exercised").isGreaterThan(10);
+    assertThat(outOfOrder).as("out-of-order events exercised").isGreaterThan(500);
+    assertThat(compared).isGreaterThan(100_000);
+  }
+
+  @Test
+  void anOutOfOrderEventLandsInItsClosedTileAndLaterEventsCountIt() throws Exception {
+    EntityEngine e = spec("  - {name: n, entity: card, aggregation: count, window: 1h}\n"
+        + "  - {name: mx, entity: card, aggregation: max, field: amount_cents, window: 1h}\n"
+        + "  - {name: d, entity: card, aggregation: distinct_count, field: merchant_id, window: 1h}\n")
+        .engines().get(0);
+    byte[] state = null;
+    for (Transaction t : List.of(tx("a", "c", T0, 1, "m1"), tx("b", "c", T0 + 10 * MIN, 2, "m2"),
+        tx("c", "c", T0 + 20 * MIN, 3, "m2"))) {
+      state = e.apply(state, t).newState();
+    }
+    EntityEngine.Result ooo = e.apply(state, tx("x", "c", T0 + 5 * MIN, 99, "m3"));
+    assertThat(ooo.late()).isFalse();
+    EngineState view = e.describe(ooo.newState());
+    assertThat(view.tiles().get("n")).extracting(EngineState.Tile::fromMillis)
+        .containsExactly(T0, T0 + 5 * MIN, T0 + 10 * MIN);
+    assertThat(view.pending()).isEqualTo(1); // the event at 20 min waits for a later time
+    Object[] v = e.apply(ooo.newState(), tx("d", "c", T0 + 30 * MIN, 1, "m1")).values();
+    assertThat(v).containsExactly(4L, 99L, 3L);
+  }
+
+  @Test
+  void aGapLongerThanTheWindowEmptiesEveryTileAndTheTotals() throws Exception {
+    EntityEngine e = spec("  - {name: n, entity: card, aggregation: count, window: 1h}\n"
+        + "  - {name: s, entity: card, aggregation: sum, field: amount_cents, window: 1h}\n"
+        + "  - {name: mean, entity: card, aggregation: mean, field: amount_cents, window: 1h}\n")
+        .engines().get(0);
+    byte[] state = null;
+    for (int k = 0; k < 50; k++) {
+      state = e.apply(state, tx("a" + k, "c", T0 + k * MIN, 10, "m")).newState();
+    }
+    EntityEngine.Result after = e.apply(state, tx("b", "c", T0 + 3 * HOUR, 7, "m"));
+    assertThat(after.values()).containsExactly(0L, 0L, null);
+    assertThat(e.describe(after.newState()).tiles().values()).allMatch(List::isEmpty);
+    assertThat(e.describe(after.newState()).pending()).isEqualTo(1);
+    Object[] next = e.apply(after.newState(), tx("c", "c", T0 + 3 * HOUR + 1, 1, "m")).values();
+    assertThat(next).containsExactly(1L, 7L, 7.0);
+  }
+
+  @Test
+  void theTtlCoversTheLongestWindowPlusItsResolution() throws Exception {
+    CompiledSpec spec = spec("  - {name: n, entity: card, aggregation: count, window: 24h, resolution: 1h}\n"
+        + "  - {name: m, entity: card, aggregation: max, field: amount_cents, window: 23h, resolution: 3h}\n"
+        + "  - {name: x, entity: merchant, aggregation: count, window: 90s}\n");
+    assertThat(spec.engines().get(0).stateTtlMillis()).hasValue(26 * HOUR);
+    // a window shorter than the default 5-minute resolution gets its own length as resolution
+    assertThat(spec.engines().get(1).stateTtlMillis()).hasValue(90_000L + 90_000L);
+    assertThat(spec.engines().get(0).lateAfterMillis()).isEqualTo(24 * HOUR);
+  }
+
+  @Test
+  void describeShowsTheTilesOldestFirst() throws Exception {
+    EntityEngine e = spec("  - {name: n, entity: card, aggregation: count, window: 1d}\n"
+        + "  - {name: last, entity: card, aggregation: last, field: merchant_id}\n"
+        + "  - {name: first, entity: card, aggregation: time_since_first}\n")
+        .engines().get(0);
+    byte[] state = null;
+    for (Transaction t : List.of(tx("a", "c", T0 + 5, 1, "m1"), tx("b", "c", T0 + HOUR + 7, 1, "m2"),
+        tx("c", "c", T0 + HOUR + 9, 1, "m3"), tx("d", "c", T0 + 2 * HOUR, 1, "m4"))) {
+      state = e.apply(state, t).newState();
+    }
+    EngineState view = e.describe(state);
+    assertThat(view.newestMillis()).isEqualTo(T0 + 2 * HOUR);
+    assertThat(view.lastEventMillis()).isEqualTo(T0 + HOUR + 9);
+    assertThat(view.lastValues()).containsEntry("last", "m3");
+    assertThat(view.tiles().get("n")).containsExactly(
+        new EngineState.Tile(T0, 1L), new EngineState.Tile(T0 + HOUR, 2L));
+    assertThat(view.tiles().get("first")).containsExactly(
+        new EngineState.Tile(Long.MIN_VALUE, Instant.ofEpochMilli(T0 + 5)));
+    assertThat(view.bytes()).isEqualTo(state.length);
+  }
 }

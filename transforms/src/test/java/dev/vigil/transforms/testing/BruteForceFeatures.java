@@ -46,6 +46,53 @@ public final class BruteForceFeatures {
     return out;
   }
 
+  /**
+   * Like {@link #compute} for a stream that is not in time order per key, under the documented
+   * out-of-order policy: an event older than its key's newest (for an entity) by more than the
+   * entity's longest window is late — it counts nowhere and its values for that entity are null;
+   * any other event counts for later events. An event's own values are exact only when it is not
+   * older than its key's newest, so the maps hold only those (and the late events' nulls): compare
+   * the keys they contain.
+   */
+  public static List<Map<String, Object>> computeOutOfOrder(
+      CompiledSpec spec, List<? extends IndexedRecord> events) {
+    Map<String, Map<String, List<IndexedRecord>>> seen = new HashMap<>();
+    Map<String, Map<String, Long>> newest = new HashMap<>();
+    List<Map<String, Object>> out = new ArrayList<>();
+    int timePos = spec.eventTime().position();
+    for (IndexedRecord e : events) {
+      long t = time(e.get(timePos));
+      Map<String, Object> values = new HashMap<>();
+      for (String entity : spec.spec().activeEntities()) {
+        Object k = e.get(spec.entityKey(entity).position());
+        String key = k == null ? null : k.toString();
+        List<FeatureDef> defs = spec.spec().featuresOf(entity);
+        if (key == null || key.isEmpty()) {
+          defs.forEach(f -> values.put(f.name(), null));
+          continue;
+        }
+        boolean lifetime = defs.stream().anyMatch(FeatureDef::lifetime);
+        long longest = defs.stream().mapToLong(FeatureDef::windowMillis).max().orElse(0);
+        Long max = newest.computeIfAbsent(entity, x -> new HashMap<>()).get(key);
+        List<IndexedRecord> history =
+            seen.computeIfAbsent(entity, x -> new HashMap<>()).computeIfAbsent(key, x -> new ArrayList<>());
+        if (max != null && !lifetime && max - t > longest) {
+          defs.forEach(f -> values.put(f.name(), null)); // late: counts nowhere
+          continue;
+        }
+        if (max == null || t >= max) {
+          for (FeatureDef f : defs) {
+            values.put(f.name(), value(spec, f, history, t, timePos));
+          }
+        }
+        history.add(e);
+        newest.get(entity).put(key, max == null ? t : Math.max(max, t));
+      }
+      out.add(values);
+    }
+    return out;
+  }
+
   private static Object value(CompiledSpec spec, FeatureDef f, List<IndexedRecord> history, long t, int timePos) {
     long start = f.lifetime() ? Long.MIN_VALUE : f.windowStart(t);
     CompiledSpec.FieldRef field = spec.featureField(f.name());

@@ -52,4 +52,24 @@ public final class RandomStreams {
     }
     return out;
   }
+
+  /**
+   * {@link #generate}, then disordered: about one event in ten is moved later in the stream by up
+   * to {@code maxShift} positions (so it arrives after newer events of its key), and one in two
+   * hundred is moved by up to ten times that (often late for short windows).
+   */
+  public static List<Transaction> outOfOrder(long seed, int events, int cards, int merchants,
+      int maxShift) {
+    List<Transaction> out = new ArrayList<>(generate(seed, events, cards, merchants));
+    Random r = new Random(seed * 31 + 1);
+    for (int i = out.size() - 1; i >= 0; i--) {
+      int roll = r.nextInt(200);
+      int shift = roll == 0 ? r.nextInt(maxShift * 10 + 1) : roll < 20 ? r.nextInt(maxShift + 1) : 0;
+      int to = Math.min(out.size() - 1, i + shift);
+      if (to > i) {
+        out.add(to, out.remove(i));
+      }
+    }
+    return out;
+  }
 }
