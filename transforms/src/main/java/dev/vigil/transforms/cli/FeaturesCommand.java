@@ -1,12 +1,15 @@
 package dev.vigil.transforms.cli;
 
 import dev.vigil.schemas.contracts.ConsumerManifest;
+import dev.vigil.schemas.registry.RegistryException;
+import dev.vigil.schemas.registry.SchemaRegistryClient;
 import dev.vigil.transforms.io.EventFiles;
 import dev.vigil.transforms.offline.Backfill;
 import dev.vigil.transforms.spec.Aggregation;
 import dev.vigil.transforms.spec.CompiledSpec;
 import dev.vigil.transforms.spec.Durations;
 import dev.vigil.transforms.spec.FeatureDef;
+import dev.vigil.transforms.spec.FeatureSpec;
 import dev.vigil.transforms.spec.SpecException;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -20,6 +23,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import org.apache.avro.Schema;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -47,13 +51,41 @@ public final class FeaturesCommand implements Runnable {
     throw new ParameterException(spec.commandLine(), "Missing a command (explain, manifest, backfill).");
   }
 
-  static CompiledSpec load(Path file, PrintWriter err) {
-    try {
-      return CompiledSpec.load(file);
-    } catch (SpecException e) {
-      err.println("features: " + e.getMessage());
-      err.flush();
-      return null;
+  /** Where a command's spec and its source schema come from: {@code --spec}, {@code --registry}. */
+  static final class SpecSource {
+    @Option(names = "--spec", required = true, paramLabel = "F.yaml", description = "The feature spec.")
+    Path specFile;
+
+    @Option(names = "--registry", paramLabel = "URL",
+        description = "Check the spec against the latest schema of its source subject in this"
+            + " schema registry (Confluent API), instead of source.schema or the bundled schema.")
+    String registry;
+
+    /** The compiled spec, or null after printing what is wrong. */
+    CompiledSpec load(PrintWriter err) {
+      try {
+        if (registry == null) {
+          return CompiledSpec.load(specFile);
+        }
+        FeatureSpec parsed = FeatureSpec.load(specFile);
+        String subject = parsed.sourceSubject();
+        Schema schema;
+        try (SchemaRegistryClient client = SchemaRegistryClient.of(registry)) {
+          schema = client.latest(subject).schema();
+        } catch (RegistryException | IllegalArgumentException e) {
+          err.println("features: cannot read the latest schema of subject '" + subject + "' from "
+              + registry + ": " + e.getMessage() + " (check --registry, or leave it out to use the"
+              + " spec's source.schema or the bundled schema)");
+          err.flush();
+          return null;
+        }
+        return CompiledSpec.compile(parsed, schema, specFile + " (schema: " + registry + ", subject "
+            + subject + ", latest)");
+      } catch (SpecException e) {
+        err.println("features: " + e.getMessage());
+        err.flush();
+        return null;
+      }
     }
   }
 
@@ -64,18 +96,17 @@ public final class FeaturesCommand implements Runnable {
   public static final class Explain implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = "--spec", required = true, paramLabel = "F.yaml", description = "The feature spec.")
-    Path specFile;
+    @Mixin SpecSource source;
 
     @Override
     public Integer call() {
       PrintWriter out = spec.commandLine().getOut();
-      CompiledSpec compiled = load(specFile, spec.commandLine().getErr());
+      CompiledSpec compiled = source.load(spec.commandLine().getErr());
       if (compiled == null) {
         return BAD_INPUT;
       }
       out.printf("spec %s: %d features, %d entities, source %s (%s), fingerprint %s%n",
-          specFile, compiled.spec().features().size(), compiled.spec().activeEntities().size(),
+          source.specFile, compiled.spec().features().size(), compiled.spec().activeEntities().size(),
           compiled.spec().sourceSubject(), compiled.schema().getFullName(),
           compiled.spec().fingerprint().substring(0, 12));
       out.println();
@@ -137,8 +168,10 @@ public final class FeaturesCommand implements Runnable {
       }
       long bytes = tiles * perTile;
       String work = switch (a) {
-        case COUNT, SUM, MEAN -> "O(1) update, sum over ≤ " + tiles + " tiles";
-        default -> "recompute over ≤ " + tiles + " tiles";
+        case COUNT -> "O(1): running total";
+        case SUM, MEAN -> "O(1) (int/long; float: re-read ≤ " + tiles + " tiles)";
+        case TIME_SINCE_FIRST -> "O(1): the oldest tile";
+        default -> "re-read ≤ " + tiles + " tiles";
       };
       return new Estimate(bytes, String.format(Locale.ROOT, "≤ %,d B (%d tiles × ~%d B)",
           bytes, tiles, perTile), work);
@@ -168,8 +201,7 @@ public final class FeaturesCommand implements Runnable {
   public static final class Manifest implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = "--spec", required = true, paramLabel = "F.yaml", description = "The feature spec.")
-    Path specFile;
+    @Mixin SpecSource source;
 
     @Option(names = "--output", paramLabel = "manifest.json",
         description = "Where to write it (default: standard output).")
@@ -181,7 +213,7 @@ public final class FeaturesCommand implements Runnable {
 
     @Override
     public Integer call() {
-      CompiledSpec compiled = load(specFile, spec.commandLine().getErr());
+      CompiledSpec compiled = source.load(spec.commandLine().getErr());
       if (compiled == null) {
         return BAD_INPUT;
       }
@@ -220,8 +252,7 @@ public final class FeaturesCommand implements Runnable {
   public static final class BackfillCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(names = "--spec", required = true, paramLabel = "F.yaml", description = "The feature spec.")
-    Path specFile;
+    @Mixin SpecSource source;
 
     @Option(names = "--input", required = true, paramLabel = "events.(jsonl|avro)",
         description = "Events: JSON lines (one Transaction per line) or an Avro container file.")
@@ -239,7 +270,7 @@ public final class FeaturesCommand implements Runnable {
     @Override
     public Integer call() {
       PrintWriter err = spec.commandLine().getErr();
-      CompiledSpec compiled = load(specFile, err);
+      CompiledSpec compiled = source.load(err);
       if (compiled == null) {
         return BAD_INPUT;
       }
