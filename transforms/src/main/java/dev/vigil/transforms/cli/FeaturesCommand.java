@@ -22,6 +22,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.apache.avro.Schema;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -45,6 +46,11 @@ public final class FeaturesCommand implements Runnable {
   static final int BAD_INPUT = 2;
 
   @Spec CommandSpec spec;
+
+  /** Runs {@code features} on its own (the {@code vigil} command registers it as a subcommand). */
+  public static void main(String[] args) {
+    System.exit(new CommandLine(new FeaturesCommand()).execute(args));
+  }
 
   @Override
   public void run() {
