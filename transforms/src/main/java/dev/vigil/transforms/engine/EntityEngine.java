@@ -384,8 +384,10 @@ public final class EntityEngine implements Serializable {
     sec.end = w.size();
     sec.lastIdx = sec.open.idx[0];
     sec.closed++;
-    sec.ta += sec.open.a[0];
-    sec.tc += sec.open.c[0];
+    if (invertible[i]) {
+      sec.ta += sec.open.a[0];
+      sec.tc += sec.open.c[0];
+    }
     sec.open.n = 0;
   }
 
@@ -424,26 +426,28 @@ public final class EntityEngine implements Serializable {
 
   /** Reads past a closed tile's value, taking it out of the running totals. */
   private void dropValue(Bytes.Reader r, Section sec, int i) {
-    switch (aggs[i]) {
-      case COUNT -> sec.ta -= r.varlong();
-      case SUM, MIN, MAX -> {
-        if (isDouble[i]) {
-          r.skip(8);
-        } else {
-          sec.ta -= r.zigzag(); // a no-op total for min and max: they are not invertible
-        }
-      }
-      case MEAN -> {
-        if (isDouble[i]) {
-          r.skip(8);
-        } else {
-          sec.ta -= r.zigzag();
-        }
+    Aggregation agg = aggs[i];
+    if (invertible[i]) {
+      sec.ta -= agg == Aggregation.COUNT ? r.varlong() : r.zigzag();
+      if (agg == Aggregation.MEAN) {
         sec.tc -= r.varlong();
+      }
+      return;
+    }
+    switch (agg) {
+      case SUM, MIN, MAX, MEAN -> {
+        if (isDouble[i]) {
+          r.skip(8);
+        } else {
+          r.zigzag();
+        }
+        if (agg == Aggregation.MEAN) {
+          r.varlong();
+        }
       }
       case DISTINCT_COUNT -> r.skip(8 * (int) r.varlong());
       case TIME_SINCE_FIRST -> r.varlong();
-      default -> throw new IllegalStateException(aggs[i].name());
+      default -> throw new IllegalStateException(agg.name());
     }
   }
 
@@ -869,8 +873,10 @@ public final class EntityEngine implements Serializable {
         sec.firstIdx = t.idx[0];
       }
       writeValue(w, t, k, i, s.newestTs);
-      sec.ta += t.a[k];
-      sec.tc += t.c[k];
+      if (invertible[i]) {
+        sec.ta += t.a[k];
+        sec.tc += t.c[k];
+      }
       sec.lastIdx = t.idx[k];
       sec.closed++;
     }
