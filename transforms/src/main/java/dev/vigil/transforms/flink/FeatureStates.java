@@ -19,7 +19,9 @@ public final class FeatureStates {
   /**
    * One {@code byte[]} per key: every feature of the entity (see {@link EntityEngine}). With a TTL
    * of the longest window plus its tail when the entity has no lifetime feature, so idle keys are
-   * cleared (processing time, cleaned in RocksDB compaction and in full snapshots).
+   * cleared: in processing time, because an idle key sees no event whose time could expire it.
+   * An expired value is never returned (the key starts afresh) and is dropped by RocksDB's
+   * compaction filter and from full snapshots and savepoints.
    */
   public static ValueStateDescriptor<byte[]> features(EntityEngine engine) {
     ValueStateDescriptor<byte[]> d =

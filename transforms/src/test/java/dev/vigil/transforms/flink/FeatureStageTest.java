@@ -8,16 +8,40 @@ import dev.vigil.transforms.engine.EntityEngine;
 import dev.vigil.transforms.spec.CompiledSpec;
 import dev.vigil.transforms.spec.FeatureSpec;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.runtime.clusterframework.types.ResourceID;
+import org.apache.flink.runtime.executiongraph.ExecutionAttemptID;
+import org.apache.flink.runtime.metrics.groups.TaskManagerMetricGroup;
+import org.apache.flink.runtime.metrics.util.TestingMetricRegistry;
+import org.apache.flink.runtime.operators.testutils.MockEnvironment;
+import org.apache.flink.runtime.operators.testutils.MockEnvironmentBuilder;
+import org.apache.flink.runtime.state.KeyedStateBackend;
+import org.apache.flink.runtime.state.StateBackend;
+import org.apache.flink.runtime.state.VoidNamespace;
+import org.apache.flink.runtime.state.VoidNamespaceSerializer;
+import org.apache.flink.runtime.state.hashmap.HashMapStateBackend;
+import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
 import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
-/** The feature stage in an operator harness: outputs, late side output, TTL clean-up. */
+/**
+ * The feature stage in an operator harness, on heap and RocksDB state: outputs, the late side
+ * output and its counter, tiles evicted (state bytes bounded), idle keys cleared by the TTL, and
+ * state carried across a snapshot and restore.
+ */
 class FeatureStageTest {
   static final long T0 = Instant.parse("2026-03-01T00:00:00Z").toEpochMilli();
+  static final long MINUTE = 60_000L;
   static final long HOUR = 3_600_000L;
 
   static CompiledSpec spec() throws Exception {
@@ -37,61 +61,199 @@ class FeatureStageTest {
     return new FeatureEvent(tx, seq, 2);
   }
 
-  record Harness(KeyedOneInputStreamOperatorTestHarness<String, FeatureEvent, FeatureEvent> h,
-      FeatureEventTypeInfo type) {}
+  /** A harness over one stage, and the metrics it registered (by dotted name). */
+  static final class Stage implements AutoCloseable {
+    final KeyedOneInputStreamOperatorTestHarness<String, FeatureEvent, FeatureEvent> h;
+    final FeatureEventTypeInfo type;
+    final EntityEngine engine;
+    final Map<String, Counter> counters = new HashMap<>();
 
-  static Harness harness(CompiledSpec spec) throws Exception {
-    EntityEngine engine = spec.engines().get(0);
-    FeatureEventTypeInfo type = FeaturePipeline.typeOf(spec);
-    FeatureStage stage = new FeatureStage(engine, new int[] {0, 1}, FeatureStage.lateTag(type));
-    var h = new KeyedOneInputStreamOperatorTestHarness<>(
-        new KeyedProcessOperator<>(stage), new EntityKeySelector(engine), Types.STRING);
-    h.setup(new FeatureEventSerializer(spec.schema().toString(), 2));
-    h.open();
-    return new Harness(h, type);
+    Stage(CompiledSpec spec, StateBackend backend, OperatorSubtaskState restore) throws Exception {
+      engine = spec.engines().get(0);
+      type = FeaturePipeline.typeOf(spec);
+      FeatureStage stage = new FeatureStage(engine, new int[] {0, 1}, FeatureStage.lateTag(type));
+      TestingMetricRegistry registry = TestingMetricRegistry.builder()
+          .setRegisterConsumer((metric, name, group) -> {
+            String[] scope = group.getScopeComponents();
+            String path = String.join(".", List.of(scope).subList(scope.length - 3, scope.length));
+            if (metric instanceof Counter c) {
+              counters.put(path + "." + name, c);
+            }
+          })
+          .build();
+      MockEnvironment env = new MockEnvironmentBuilder()
+          .setMetricGroup(TaskManagerMetricGroup.createTaskManagerMetricGroup(
+                  registry, "localhost", ResourceID.generate())
+              .addJob(new JobID(), "test")
+              .addTask(ExecutionAttemptID.randomId(), "features"))
+          .build();
+      h = new KeyedOneInputStreamOperatorTestHarness<>(
+          new KeyedProcessOperator<>(stage), new EntityKeySelector(engine), Types.STRING, env);
+      h.setStateBackend(backend);
+      h.setup(new FeatureEventSerializer(spec.schema().toString(), 2));
+      if (restore != null) {
+        h.initializeState(restore);
+      }
+      h.open();
+    }
+
+    void process(FeatureEvent e) throws Exception {
+      h.processElement(new StreamRecord<>(e));
+    }
+
+    /** The stored state of {@code key}, as the stage reads it (null if none or expired). */
+    byte[] stateOf(String key) throws Exception {
+      KeyedStateBackend<String> backend = h.getOperator().getKeyedStateBackend();
+      backend.setCurrentKey(key);
+      return backend.getPartitionedState(VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE,
+          FeatureStates.features(engine)).value();
+    }
+
+    @Override
+    public void close() throws Exception {
+      h.close();
+    }
+  }
+
+  static StateBackend backend(String name) {
+    return name.equals("rocksdb") ? new EmbeddedRocksDBStateBackend() : new HashMapStateBackend();
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"hashmap", "rocksdb"})
+  void writesEachEventsValuesAsOfJustBeforeIt(String backend) throws Exception {
+    try (Stage x = new Stage(spec(), backend(backend), null)) {
+      x.process(event(1, "m", T0, 10));
+      x.process(event(2, "m", T0 + 1, 20));
+      x.process(event(3, "other", T0 + 2, 5));
+      x.process(event(4, "m", T0 + 1, 7)); // same millisecond as event 2: not counted for it
+      List<FeatureEvent> out = x.h.extractOutputValues();
+      assertThat(out).extracting(e -> e.seq).containsExactly(1L, 2L, 3L, 4L);
+      assertThat(out).extracting(e -> e.values[0]).containsExactly(0L, 1L, 0L, 1L);
+      assertThat(out).extracting(e -> e.values[1]).containsExactly(0L, 10L, 0L, 10L);
+      assertThat(out).noneMatch(e -> e.late);
+      assertThat(x.stateOf("m")).isNotNull();
+      assertThat(x.stateOf("other")).isNotNull();
+      assertThat(x.stateOf("never-seen")).isNull();
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"hashmap", "rocksdb"})
+  void lateEventsGoToTheSideOutputAreCountedAndLeaveStateAlone(String backend) throws Exception {
+    try (Stage x = new Stage(spec(), backend(backend), null)) {
+      x.process(event(1, "m", T0 + 5 * HOUR, 10));
+      byte[] before = x.stateOf("m");
+      x.process(event(2, "m", T0, 20)); // 5 h older than the newest, window 1 h: late
+      assertThat(x.stateOf("m")).as("a late event does not write state").isEqualTo(before);
+      x.process(event(3, "m", T0 + 5 * HOUR + 1, 30));
+
+      var late = x.h.getSideOutput(FeatureStage.lateTag(x.type));
+      assertThat(late).hasSize(1);
+      assertThat(late.peek().getValue().seq).isEqualTo(2);
+      assertThat(x.counters.get("vigil.features.merchant.late").getCount()).isEqualTo(1);
+
+      List<FeatureEvent> out = x.h.extractOutputValues();
+      assertThat(out).extracting(e -> e.late).containsExactly(false, true, false);
+      assertThat(out.get(1).values).containsOnlyNulls();
+      assertThat(out.get(2).values).containsExactly(1L, 10L); // the late 20 was not counted
+    }
   }
 
   @Test
-  void writesEachEventsValuesAsOfJustBeforeIt() throws Exception {
-    Harness x = harness(spec());
-    x.h().processElement(new StreamRecord<>(event(1, "m", T0, 10)));
-    x.h().processElement(new StreamRecord<>(event(2, "m", T0 + 1, 20)));
-    x.h().processElement(new StreamRecord<>(event(3, "other", T0 + 2, 5)));
-    List<FeatureEvent> out = x.h().extractOutputValues();
-    assertThat(out).extracting(e -> e.values[0]).containsExactly(0L, 1L, 0L);
-    assertThat(out).extracting(e -> e.values[1]).containsExactly(0L, 10L, 0L);
-    assertThat(x.h().numKeyedStateEntries()).isEqualTo(2);
-    x.h().close();
+  void anEventWithoutAKeyPassesWithNullsAndIsCounted() throws Exception {
+    String yaml = "source: {subject: payments.transactions-value, event_time: event_time}\n"
+        + "entities: {device: device_id}\nfeatures:\n"
+        + "  - {name: d1h, entity: device, aggregation: count, window: 1h}\n"
+        + "  - {name: ds1h, entity: device, aggregation: sum, field: amount_cents, window: 1h}\n";
+    FeatureSpec s = FeatureSpec.parse(yaml, "test", null);
+    CompiledSpec devices = CompiledSpec.compile(s, CompiledSpec.sourceSchema(s, "test"), "test");
+    try (Stage x = new Stage(devices, new HashMapStateBackend(), null)) {
+      x.process(event(1, "m", T0, 10)); // device_id is null
+      assertThat(x.h.extractOutputValues().get(0).values).containsOnlyNulls();
+      assertThat(x.counters.get("vigil.features.device.missing_key").getCount()).isEqualTo(1);
+      assertThat(x.h.numKeyedStateEntries()).isZero();
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"hashmap", "rocksdb"})
+  void tilesOlderThanTheLongestWindowAreEvictedSoStateStaysBounded(String backend)
+      throws Exception {
+    try (Stage x = new Stage(spec(), backend(backend), null)) {
+      Map<Long, Integer> bytesAtHour = new HashMap<>();
+      long seq = 0;
+      // one event every 5 minutes for 3 days (tiles of 5 minutes, window 1 h)
+      for (long t = T0; t < T0 + 72 * HOUR; t += 5 * MINUTE) {
+        x.process(event(seq++, "m", t, 100));
+        if ((t - T0) % HOUR == 0) {
+          bytesAtHour.put((t - T0) / HOUR, x.stateOf("m").length);
+        }
+      }
+      int oneTile = bytesAtHour.get(0L);
+      int fullWindow = bytesAtHour.get(2L);
+      assertThat(fullWindow).as("the state grows while the window fills").isGreaterThan(oneTile);
+      assertThat(bytesAtHour.get(71L)).as("3 days in: only a window's worth of tiles is kept")
+          .isLessThanOrEqualTo(fullWindow);
+      assertThat(x.engine.tileCount(x.stateOf("m"), "n1h")).isLessThanOrEqualTo(13);
+      List<FeatureEvent> out = x.h.extractOutputValues();
+      // 1 h window, resolution 5 min, events exactly on tile boundaries: the last 12 events
+      assertThat(out.get(out.size() - 1).values).containsExactly(12L, 1200L);
+    }
   }
 
   @Test
-  void lateEventsGoToTheSideOutputAndLeaveStateAlone() throws Exception {
-    Harness x = harness(spec());
-    x.h().processElement(new StreamRecord<>(event(1, "m", T0 + 5 * HOUR, 10)));
-    x.h().processElement(new StreamRecord<>(event(2, "m", T0, 20))); // 5 h older than newest: late
-    x.h().processElement(new StreamRecord<>(event(3, "m", T0 + 5 * HOUR + 1, 30)));
-    var late = x.h().getSideOutput(FeatureStage.lateTag(x.type()));
-    assertThat(late).hasSize(1);
-    assertThat(late.peek().getValue().seq).isEqualTo(2);
-    List<FeatureEvent> out = x.h().extractOutputValues();
-    assertThat(out.get(1).late).isTrue();
-    assertThat(out.get(1).values).containsOnlyNulls();
-    assertThat(out.get(2).values[1]).isEqualTo(10L); // the late 20 was not counted
-    x.h().close();
+  void anIdleKeysStateIsLeftOutOfSnapshotsAfterItsTtl() throws Exception {
+    OperatorSubtaskState snapshot;
+    long ttl;
+    try (Stage x = new Stage(spec(), new HashMapStateBackend(), null)) {
+      ttl = x.engine.stateTtlMillis().orElseThrow();
+      // TTL = longest window (1 h) + its tail (5 min), in processing time
+      assertThat(ttl).isEqualTo(HOUR + 5 * MINUTE);
+      x.h.setStateTtlProcessingTime(0);
+      x.process(event(1, "idle", T0, 10));
+      x.process(event(2, "busy", T0, 10));
+      x.h.setStateTtlProcessingTime(ttl - 1);
+      x.process(event(3, "busy", T0 + 1, 10)); // refreshes busy's TTL only
+      x.h.setStateTtlProcessingTime(ttl + 1);
+      assertThat(x.h.numKeyedStateEntries()).isEqualTo(2);
+      snapshot = x.h.snapshot(1L, 1L);
+    }
+    try (Stage restored = new Stage(spec(), new HashMapStateBackend(), snapshot)) {
+      assertThat(restored.h.numKeyedStateEntries()).as("only busy's state was kept").isEqualTo(1);
+      restored.h.setStateTtlProcessingTime(ttl + 1);
+      assertThat(restored.stateOf("busy")).isNotNull();
+      assertThat(restored.stateOf("idle")).isNull();
+    }
   }
 
-  @Test
-  void stateOfAnIdleKeyIsClearedAfterItsTtl() throws Exception {
-    Harness x = harness(spec());
-    x.h().setStateTtlProcessingTime(0);
-    x.h().processElement(new StreamRecord<>(event(1, "m", T0, 10)));
-    x.h().processElement(new StreamRecord<>(event(2, "m", T0 + 1, 10)));
-    // TTL = longest window (1 h) + its tail (5 min), in processing time
-    x.h().setStateTtlProcessingTime(HOUR + 5 * 60_000L + 1);
-    x.h().processElement(new StreamRecord<>(event(3, "m", T0 + 2, 10)));
-    List<FeatureEvent> out = x.h().extractOutputValues();
-    assertThat(out.get(1).values[0]).isEqualTo(1L);
-    assertThat(out.get(2).values[0]).as("expired state reads as a new key").isEqualTo(0L);
-    x.h().close();
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"hashmap", "rocksdb"})
+  void anExpiredKeyStartsAfresh(String backend) throws Exception {
+    try (Stage x = new Stage(spec(), backend(backend), null)) {
+      x.h.setStateTtlProcessingTime(0);
+      x.process(event(1, "m", T0, 10));
+      x.process(event(2, "m", T0 + 1, 10));
+      x.h.setStateTtlProcessingTime(HOUR + 5 * MINUTE + 1);
+      x.process(event(3, "m", T0 + 2, 10));
+      List<FeatureEvent> out = x.h.extractOutputValues();
+      assertThat(out.get(1).values[0]).isEqualTo(1L);
+      assertThat(out.get(2).values[0]).as("expired state reads as a new key").isEqualTo(0L);
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"hashmap", "rocksdb"})
+  void stateSurvivesASnapshotAndRestore(String backend) throws Exception {
+    OperatorSubtaskState snapshot;
+    try (Stage before = new Stage(spec(), backend(backend), null)) {
+      before.process(event(1, "m", T0, 10));
+      before.process(event(2, "m", T0 + MINUTE, 20));
+      snapshot = before.h.snapshot(1L, 1L);
+    }
+    try (Stage after = new Stage(spec(), backend(backend), snapshot)) {
+      after.process(event(3, "m", T0 + 2 * MINUTE, 30));
+      assertThat(after.h.extractOutputValues().get(0).values).containsExactly(2L, 30L);
+    }
   }
 }

@@ -1,0 +1,91 @@
+package dev.vigil.transforms.flink;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.vigil.avro.Channel;
+import dev.vigil.avro.Transaction;
+import java.time.Instant;
+import org.apache.flink.api.common.serialization.SerializerConfigImpl;
+import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility;
+import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
+import org.apache.flink.core.memory.DataInputDeserializer;
+import org.apache.flink.core.memory.DataOutputSerializer;
+import org.junit.jupiter.api.Test;
+
+/** The hand-written serializer of the events between the stages: exact round trips, no Kryo. */
+class FeatureEventSerializerTest {
+  static final String SCHEMA = Transaction.getClassSchema().toString();
+
+  static FeatureEvent sample() {
+    Transaction tx = Transaction.newBuilder().setTransactionId("t1").setCardId("c1")
+        .setMerchantId("m1").setAmountCents(1234).setCurrency("EUR")
+        .setEventTime(Instant.parse("2026-03-01T12:00:00.123Z")).setChannel(Channel.POS)
+        .setDeviceId(null).setCountry("DE").build();
+    FeatureEvent e = new FeatureEvent(tx, 42, 6);
+    e.values[0] = 7L;
+    e.values[1] = 12.5;
+    e.values[2] = "m9";
+    e.values[3] = Boolean.TRUE;
+    e.values[4] = Boolean.FALSE;
+    e.late = true; // values[5] stays null
+    return e;
+  }
+
+  static FeatureEvent roundTrip(TypeSerializer<FeatureEvent> s, FeatureEvent e) throws Exception {
+    DataOutputSerializer out = new DataOutputSerializer(64);
+    s.serialize(e, out);
+    return s.deserialize(new DataInputDeserializer(out.getCopyOfBuffer()));
+  }
+
+  @Test
+  void everyValueTypeAndNullSurviveARoundTrip() throws Exception {
+    FeatureEventSerializer s = new FeatureEventSerializer(SCHEMA, 6);
+    FeatureEvent e = sample();
+    FeatureEvent back = roundTrip(s, e);
+    assertThat(back).isEqualTo(e);
+    assertThat(back.event).isInstanceOf(Transaction.class).isEqualTo(e.event);
+    assertThat(back.values).containsExactly(7L, 12.5, "m9", true, false, null);
+    assertThat(back.late).isTrue();
+    // the serializer reuses its buffers: a second, different event must not see the first
+    FeatureEvent other = new FeatureEvent(e.event, 43, 6);
+    assertThat(roundTrip(s, other)).isEqualTo(other);
+  }
+
+  @Test
+  void aCopyIsIndependentOfTheOriginal() {
+    FeatureEventSerializer s = new FeatureEventSerializer(SCHEMA, 6);
+    FeatureEvent e = sample();
+    FeatureEvent copy = s.copy(e);
+    assertThat(copy).isEqualTo(e);
+    copy.values[0] = 8L;
+    ((Transaction) copy.event).setAmountCents(1);
+    assertThat(e.values[0]).isEqualTo(7L);
+    assertThat(((Transaction) e.event).getAmountCents()).isEqualTo(1234L);
+  }
+
+  @Test
+  void theTypeInformationCreatesThisSerializerNotKryo() {
+    var config = new SerializerConfigImpl();
+    config.setGenericTypes(false); // what every Vigil environment sets
+    TypeSerializer<FeatureEvent> s = new FeatureEventTypeInfo(SCHEMA, 6).createSerializer(config);
+    assertThat(s).isInstanceOf(FeatureEventSerializer.class)
+        .isEqualTo(new FeatureEventSerializer(SCHEMA, 6));
+  }
+
+  @Test
+  void theSnapshotRestoresAnEqualSerializerCompatibleAsIs() throws Exception {
+    FeatureEventSerializer s = new FeatureEventSerializer(SCHEMA, 6);
+    DataOutputSerializer out = new DataOutputSerializer(64);
+    TypeSerializerSnapshot.writeVersionedSnapshot(out, s.snapshotConfiguration());
+    TypeSerializerSnapshot<FeatureEvent> read = TypeSerializerSnapshot.readVersionedSnapshot(
+        new DataInputDeserializer(out.getCopyOfBuffer()), getClass().getClassLoader());
+    assertThat(read.restoreSerializer()).isEqualTo(s);
+    TypeSerializerSchemaCompatibility<FeatureEvent> same =
+        s.snapshotConfiguration().resolveSchemaCompatibility(read);
+    assertThat(same.isCompatibleAsIs()).isTrue();
+    TypeSerializerSchemaCompatibility<FeatureEvent> moreFeatures =
+        new FeatureEventSerializer(SCHEMA, 7).snapshotConfiguration().resolveSchemaCompatibility(read);
+    assertThat(moreFeatures.isCompatibleAsIs()).isFalse();
+  }
+}
