@@ -22,6 +22,12 @@ public final class OperatorUids {
   /** Joins the entity stages' values of one event back together (specs with several entities). */
   public static final String FEATURES_JOIN = "vigil-features-join-v1";
 
+  /** {@code vigil run}: formats each event's output line (stateless). */
+  public static final String RUN_LINES = "vigil-run-lines-v1";
+
+  /** {@code vigil run}: the sorted JSON-lines file sink. */
+  public static final String RUN_SINK = "vigil-run-sink-v1";
+
   /** The feature stage of {@code entity}, e.g. {@code vigil-features-card-v1}. */
   public static String features(String entity) {
     return "vigil-features-" + entity + "-v1";

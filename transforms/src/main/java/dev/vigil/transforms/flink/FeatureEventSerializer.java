@@ -35,7 +35,7 @@ public final class FeatureEventSerializer extends TypeSerializer<FeatureEvent> {
   private transient Schema schema;
   private transient GenericDatumWriter<IndexedRecord> writer;
   private transient GenericDatumReader<IndexedRecord> reader;
-  private transient ByteArrayOutputStream buffer;
+  private transient Buffer buffer;
   private transient BinaryEncoder encoder;
   private transient BinaryDecoder decoder;
 
@@ -50,7 +50,7 @@ public final class FeatureEventSerializer extends TypeSerializer<FeatureEvent> {
       SpecificData data = SpecificData.getForSchema(schema);
       writer = new GenericDatumWriter<>(schema, data);
       reader = new GenericDatumReader<>(schema, schema, data);
-      buffer = new ByteArrayOutputStream(256);
+      buffer = new Buffer();
     }
   }
 
@@ -101,7 +101,7 @@ public final class FeatureEventSerializer extends TypeSerializer<FeatureEvent> {
     writer.write(e.event, encoder);
     encoder.flush();
     out.writeInt(buffer.size());
-    out.write(buffer.toByteArray());
+    out.write(buffer.array(), 0, buffer.size());
     out.writeInt(e.values.length);
     for (Object v : e.values) {
       if (v == null) {
@@ -172,6 +172,17 @@ public final class FeatureEventSerializer extends TypeSerializer<FeatureEvent> {
   @Override
   public TypeSerializerSnapshot<FeatureEvent> snapshotConfiguration() {
     return new Snapshot(schemaJson, featureCount);
+  }
+
+  /** A reused byte buffer whose contents are written without a copy. */
+  private static final class Buffer extends ByteArrayOutputStream {
+    Buffer() {
+      super(256);
+    }
+
+    byte[] array() {
+      return buf;
+    }
   }
 
   /** Snapshot: the schema and the feature count; compatible only with the same of both. */

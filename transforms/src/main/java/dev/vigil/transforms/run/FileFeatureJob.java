@@ -19,7 +19,10 @@ import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 public final class FileFeatureJob {
   private FileFeatureJob() {}
 
-  /** Local-cluster settings: RocksDB, no Kryo fallback, the given parallelism. */
+  /**
+   * Local-cluster settings: RocksDB, no Kryo fallback, the given parallelism and max parallelism
+   * (key groups: fixed for the life of a savepoint, so always set explicitly).
+   */
   public static Configuration localConfig(int parallelism, int maxParallelism, Path checkpoints) {
     Configuration c = new Configuration();
     c.setString("state.backend.type", "rocksdb");
@@ -33,6 +36,17 @@ public final class FileFeatureJob {
     return c;
   }
 
+  /**
+   * Starts the job from a savepoint or retained checkpoint: the seam for {@code vigil run
+   * --from-savepoint DIR} (a later issue), e.g. state written by {@code state-tools bootstrap}.
+   * State maps to the feature stages by {@link OperatorUids#features}; the max parallelism must be
+   * the one the savepoint was written with.
+   */
+  public static Configuration restoringFrom(Configuration config, Path savepoint) {
+    config.setString("execution.state-recovery.path", savepoint.toUri().toString());
+    return config;
+  }
+
   /** The file source: one split per file, read in order. */
   public static DataStream<FeatureEvent> source(
       StreamExecutionEnvironment env, CompiledSpec spec, Path input) {
@@ -44,6 +58,22 @@ public final class FileFeatureJob {
             .build();
     return env.fromSource(files, WatermarkStrategy.noWatermarks(), "events: " + input.getFileName())
         .uid(OperatorUids.SOURCE)
+        .setParallelism(1);
+  }
+
+  /**
+   * The output of {@code vigil run}: each event's line, formatted at the stages' parallelism, then
+   * one sink writing {@code file} sorted by event time and input line when the input ends.
+   */
+  public static void writeSorted(FeaturePipeline.Stages stages, CompiledSpec spec, Path file) {
+    stages.output()
+        .map(new OutputLines(spec.engines().get(0), spec.spec().featureNames(), spec.schema()),
+            OutputLines.TYPE)
+        .uid(OperatorUids.RUN_LINES)
+        .name("output lines")
+        .sinkTo(new SortedLinesSink(file))
+        .uid(OperatorUids.RUN_SINK)
+        .name("sorted JSON lines: " + file.getFileName())
         .setParallelism(1);
   }
 

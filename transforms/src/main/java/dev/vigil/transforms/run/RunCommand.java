@@ -1,29 +1,33 @@
 package dev.vigil.transforms.run;
 
 import dev.vigil.transforms.OperatorUids;
-import dev.vigil.transforms.flink.FeatureEvent;
-import dev.vigil.transforms.io.FeatureRow;
 import dev.vigil.transforms.spec.CompiledSpec;
 import dev.vigil.transforms.spec.SpecException;
-import java.io.BufferedWriter;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
+import java.nio.file.StandardCopyOption;
 import java.util.Comparator;
-import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.apache.flink.util.CloseableIterator;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code vigil run}: the streaming feature operators on a local Flink MiniCluster over a file. */
+/**
+ * {@code vigil run}: the streaming feature operators on a local Flink MiniCluster over a file.
+ *
+ * <p>Steps: {@link JsonLinesFormat} file source (one reader, file order) → the feature stages of
+ * {@link dev.vigil.transforms.flink.FeaturePipeline} (RocksDB, keyed per entity, TTL'd state) →
+ * output lines formatted in parallel → one sink sorting them by event time then input line at the
+ * end of the input → moved into place (never half written). Exit codes:
+ * 0 done, 2 bad arguments or input (the message names the file and line), 3 the job failed.
+ */
 @Command(
     name = "run",
     mixinStandardHelpOptions = true,
@@ -31,9 +35,15 @@ import picocli.CommandLine.Spec;
       "Runs the streaming feature operators (RocksDB state) on a local Flink MiniCluster over a"
           + " file of events and writes the feature vectors: the same vectors as 'features"
           + " backfill' for a file in event-time order.",
-      "Output rows are sorted by event time, then input line."
+      "Output rows are sorted by event time, then input line; the file appears when the run"
+          + " completes. An event older than its key's"
+          + " newest by more than the longest window is late: its features are null and it is"
+          + " counted in the summary printed to stderr."
     })
 public final class RunCommand implements Callable<Integer> {
+  /** Flink's upper bound for max parallelism. */
+  private static final int MAX_KEY_GROUPS = 1 << 15;
+
   @Spec CommandSpec spec;
 
   @Option(names = "--spec", required = true, paramLabel = "F.yaml", description = "The feature spec.")
@@ -58,8 +68,9 @@ public final class RunCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter err = spec.commandLine().getErr();
-    if (parallelism < 1 || maxParallelism < parallelism) {
-      err.println("run: --parallelism must be ≥ 1 and ≤ --max-parallelism");
+    if (parallelism < 1 || maxParallelism < parallelism || maxParallelism > MAX_KEY_GROUPS) {
+      err.printf("run: --parallelism %d --max-parallelism %d: need 1 ≤ parallelism ≤ max"
+          + " parallelism ≤ %d%n", parallelism, maxParallelism, MAX_KEY_GROUPS);
       return 2;
     }
     if (!Files.isRegularFile(input)) {
@@ -73,59 +84,68 @@ public final class RunCommand implements Callable<Integer> {
       err.println("run: " + e.getMessage());
       return 2;
     }
+    Path target = output.toAbsolutePath();
+    Path partial = target.resolveSibling(target.getFileName() + ".partial");
+    try {
+      Files.createDirectories(target.getParent());
+    } catch (IOException e) {
+      err.println("run: cannot create the output folder " + target.getParent() + ": "
+          + e.getMessage());
+      return 2;
+    }
     Path checkpoints = Files.createTempDirectory("vigil-run-checkpoints");
     long started = System.nanoTime();
-    List<FeatureEvent> rows = new ArrayList<>();
+    JobExecutionResult result;
     try {
       StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(
           FileFeatureJob.localConfig(parallelism, maxParallelism, checkpoints));
-      var stages = FileFeatureJob.defineWorkflow(env, compiled, FileFeatureJob.source(env, compiled, input));
-      try (CloseableIterator<FeatureEvent> it = stages.output().executeAndCollect("vigil run")) {
-        it.forEachRemaining(rows::add);
-      }
+      // --from-savepoint (a later issue) plugs in here: FileFeatureJob.restoringFrom(config, dir).
+      var stages = FileFeatureJob.defineWorkflow(
+          env, compiled, FileFeatureJob.source(env, compiled, input));
+      FileFeatureJob.writeSorted(stages, compiled, partial);
+      result = env.execute("vigil run");
     } catch (Exception e) {
+      Files.deleteIfExists(partial);
       String reason = rootMessage(e);
       err.println("run: the job failed: " + reason);
       return reason.startsWith(input.getFileName().toString()) ? 2 : 3;
+    } finally {
+      deleteQuietly(checkpoints);
     }
+    long events = result.<Long>getAccumulatorResult(OutputLines.EVENTS);
+    long late = result.<Long>getAccumulatorResult(OutputLines.LATE);
     long expected;
-    try (var lines = Files.lines(input, StandardCharsets.UTF_8)) {
-      expected = lines.filter(l -> !l.isBlank()).count();
+    try (var in = Files.lines(input, StandardCharsets.UTF_8)) {
+      expected = in.filter(l -> !l.isBlank()).count();
     }
-    if (rows.size() != expected) {
+    if (events != expected) {
+      Files.deleteIfExists(partial);
       err.printf("run: the job returned %,d feature vectors for %,d input events; not writing %s%n",
-          rows.size(), expected, output);
+          events, expected, output);
       return 3;
     }
-    var engine = compiled.engines().get(0);
-    rows.sort(Comparator.<FeatureEvent>comparingLong(r -> engine.eventTimeOf(r.event))
-        .thenComparingLong(r -> r.seq));
-    long late = rows.stream().filter(r -> r.late).count();
-    var idField = compiled.schema().getField("transaction_id");
-    List<String> names = compiled.spec().featureNames();
-    Path parent = output.toAbsolutePath().getParent();
     try {
-      Files.createDirectories(parent);
-    } catch (IOException e) {
-      err.println("run: cannot create the output folder " + parent + ": " + e.getMessage());
-      return 2;
-    }
-    try (BufferedWriter w = Files.newBufferedWriter(output, StandardCharsets.UTF_8)) {
-      for (FeatureEvent r : rows) {
-        Object id = idField == null ? null : r.event.get(idField.pos());
-        w.write(new FeatureRow(id == null ? null : id.toString(), engine.eventTimeOf(r.event),
-            r.values).toJson(names));
-        w.write('\n');
-      }
+      // Readers never see half a file: it appears whole or not at all.
+      Files.move(partial, target, StandardCopyOption.REPLACE_EXISTING,
+          StandardCopyOption.ATOMIC_MOVE);
     } catch (IOException e) {
       err.println("run: cannot write " + output + ": " + e.getMessage());
       return 2;
     }
     double seconds = (System.nanoTime() - started) / 1e9;
-    err.printf(Locale.ROOT, "run: %,d events → %s in %.1f s (%,.0f events/s, parallelism %d, RocksDB), %d late%n",
-        rows.size(), output, seconds, rows.size() / seconds, parallelism, late);
+    err.printf(Locale.ROOT,
+        "run: %,d events → %s in %.1f s (%,.0f events/s, parallelism %d, RocksDB), %d late%n",
+        events, output, seconds, events / seconds, parallelism, late);
     err.flush();
     return 0;
+  }
+
+  private static void deleteQuietly(Path dir) {
+    try (var paths = Files.walk(dir)) {
+      paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      // a leftover empty temp folder is harmless
+    }
   }
 
   private static String rootMessage(Throwable e) {
