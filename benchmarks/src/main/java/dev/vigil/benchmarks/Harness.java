@@ -4,15 +4,12 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Comparator;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.functions.RichMapFunction;
-import org.apache.flink.api.common.state.CheckpointListener;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.connector.source.util.ratelimit.RateLimiter;
@@ -20,14 +17,11 @@ import org.apache.flink.api.connector.source.util.ratelimit.RateLimiterStrategy;
 import org.apache.flink.api.java.tuple.Tuple4;
 import org.apache.flink.connector.datagen.source.DataGeneratorSource;
 import org.apache.flink.connector.datagen.source.GeneratorFunction;
-import org.apache.flink.runtime.state.FunctionInitializationContext;
-import org.apache.flink.runtime.state.FunctionSnapshotContext;
-import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 
 /**
  * What every contender shares: the generated source (which, after its last event, stays open so
- * the job can take a checkpoint of the state after the whole history), and the counting step that
- * measures throughput and notices when a checkpoint covers everything.
+ * the job can take a savepoint of the state after the whole history), and the counting step that
+ * measures throughput.
  */
 final class Harness {
   private Harness() {}
@@ -36,19 +30,11 @@ final class Harness {
   static final AtomicLong COUNT = new AtomicLong();
   static final AtomicLong FIRST_NANOS = new AtomicLong();
   static final AtomicLong LAST_NANOS = new AtomicLong();
-  /** Checkpoint id → events the counter had seen when the checkpoint was taken. */
-  static final ConcurrentHashMap<Long, Long> SNAPSHOT_COUNTS = new ConcurrentHashMap<>();
-  /** Completed checkpoints, newest: id and the events it covers. */
-  static final AtomicLong LAST_COMPLETED_ID = new AtomicLong(-1);
-  static final AtomicLong LAST_COMPLETED_COUNT = new AtomicLong(-1);
 
   static void reset() {
     COUNT.set(0);
     FIRST_NANOS.set(0);
     LAST_NANOS.set(0);
-    SNAPSHOT_COUNTS.clear();
-    LAST_COMPLETED_ID.set(-1);
-    LAST_COMPLETED_COUNT.set(-1);
   }
 
   static final TypeInformation<Tuple4<String, Long, Long, String>> EVENT_TYPE =
@@ -85,9 +71,8 @@ final class Harness {
     }
   }
 
-  /** Counts events right after the source; records which checkpoint covers how many. */
-  static final class Counter<T> extends RichMapFunction<T, T>
-      implements CheckpointedFunction, CheckpointListener {
+  /** Counts events right after the source and times the first and the last. */
+  static final class Counter<T> extends RichMapFunction<T, T> {
     private static final long serialVersionUID = 1L;
 
     @Override
@@ -103,42 +88,16 @@ final class Harness {
       LAST_NANOS.set(now);
       return value;
     }
-
-    @Override
-    public void snapshotState(FunctionSnapshotContext context) {
-      SNAPSHOT_COUNTS.put(context.getCheckpointId(), COUNT.get());
-    }
-
-    @Override
-    public void initializeState(FunctionInitializationContext context) {}
-
-    @Override
-    public void notifyCheckpointComplete(long checkpointId) {
-      Long covered = SNAPSHOT_COUNTS.get(checkpointId);
-      if (covered != null && checkpointId > LAST_COMPLETED_ID.get()) {
-        LAST_COMPLETED_ID.set(checkpointId);
-        LAST_COMPLETED_COUNT.set(covered);
-      }
-    }
   }
 
-  /** Bytes of the newest {@code chk-N} directory under {@code root} (a full checkpoint). */
-  static long checkpointBytes(Path root, long checkpointId) throws IOException {
-    Optional<Path> dir;
-    try (Stream<Path> walk = Files.walk(root)) {
-      dir = walk.filter(p -> p.getFileName().toString().equals("chk-" + checkpointId)).findFirst();
-    }
-    if (dir.isEmpty()) {
-      throw new IOException("checkpoint chk-" + checkpointId + " not found under " + root);
-    }
-    try (Stream<Path> files = Files.walk(dir.get())) {
+  /** Bytes of every file under {@code dir} (a savepoint). */
+  static long directoryBytes(Path dir) throws IOException {
+    try (Stream<Path> files = Files.walk(dir)) {
       long total = 0;
       for (Path p : (Iterable<Path>) files.filter(Files::isRegularFile)::iterator) {
-        total += Files.size(p); // a file deleted meanwhile throws: the caller measures again
+        total += Files.size(p);
       }
       return total;
-    } catch (java.io.UncheckedIOException e) {
-      throw e.getCause();
     }
   }
 
