@@ -17,6 +17,11 @@ public final class FeatureEvent {
   public Object[] values;
   /** True when the event was late for at least one entity (its values there are null). */
   public boolean late;
+  /**
+   * True when a stage had already seen the event's transaction id within the dedupe horizon: a
+   * producer retry. Its features are not counted again and its values are null; never scored.
+   */
+  public boolean duplicate;
 
   public FeatureEvent() {}
 
@@ -29,7 +34,7 @@ public final class FeatureEvent {
   @Override
   public boolean equals(Object o) {
     return o instanceof FeatureEvent e
-        && seq == e.seq && late == e.late
+        && seq == e.seq && late == e.late && duplicate == e.duplicate
         && java.util.Objects.equals(event, e.event)
         && Arrays.equals(values, e.values);
   }
@@ -41,6 +46,7 @@ public final class FeatureEvent {
 
   @Override
   public String toString() {
-    return "FeatureEvent[" + seq + ", " + event + ", " + Arrays.toString(values) + (late ? ", late" : "") + "]";
+    return "FeatureEvent[" + seq + ", " + event + ", " + Arrays.toString(values) + (late ? ", late" : "")
+        + (duplicate ? ", duplicate" : "") + "]";
   }
 }

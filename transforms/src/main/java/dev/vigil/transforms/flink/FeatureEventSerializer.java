@@ -29,6 +29,9 @@ public final class FeatureEventSerializer extends TypeSerializer<FeatureEvent> {
   private static final int STRING = 3;
   private static final int TRUE = 4;
   private static final int FALSE = 5;
+  // Flags byte before the record.
+  private static final int LATE = 1;
+  private static final int DUPLICATE = 2;
 
   private final String schemaJson;
   private final int featureCount;
@@ -78,6 +81,7 @@ public final class FeatureEventSerializer extends TypeSerializer<FeatureEvent> {
     to.seq = from.seq;
     to.values = from.values.clone(); // values are immutable scalars
     to.late = from.late;
+    to.duplicate = from.duplicate;
     return to;
   }
 
@@ -95,7 +99,7 @@ public final class FeatureEventSerializer extends TypeSerializer<FeatureEvent> {
   public void serialize(FeatureEvent e, DataOutputView out) throws IOException {
     init();
     out.writeLong(e.seq);
-    out.writeBoolean(e.late);
+    out.writeByte((e.late ? LATE : 0) | (e.duplicate ? DUPLICATE : 0));
     buffer.reset();
     encoder = EncoderFactory.get().binaryEncoder(buffer, encoder);
     writer.write(e.event, encoder);
@@ -126,7 +130,9 @@ public final class FeatureEventSerializer extends TypeSerializer<FeatureEvent> {
     init();
     FeatureEvent e = new FeatureEvent();
     e.seq = in.readLong();
-    e.late = in.readBoolean();
+    int flags = in.readByte();
+    e.late = (flags & LATE) != 0;
+    e.duplicate = (flags & DUPLICATE) != 0;
     byte[] bytes = new byte[in.readInt()];
     in.readFully(bytes);
     decoder = DecoderFactory.get().binaryDecoder(bytes, decoder);

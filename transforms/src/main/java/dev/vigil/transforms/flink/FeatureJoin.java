@@ -53,6 +53,7 @@ public final class FeatureJoin extends KeyedProcessFunction<Long, FeatureEvent, 
         }
       }
       merged.late |= e.late;
+      merged.duplicate |= e.duplicate;
     }
     seen.f0 += 1;
     if (seen.f0 == branches) {

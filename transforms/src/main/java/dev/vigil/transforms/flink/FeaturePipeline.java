@@ -3,6 +3,7 @@ package dev.vigil.transforms.flink;
 import dev.vigil.transforms.OperatorUids;
 import dev.vigil.transforms.engine.EntityEngine;
 import dev.vigil.transforms.spec.CompiledSpec;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.flink.streaming.api.datastream.DataStream;
@@ -20,6 +21,9 @@ import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
  */
 public final class FeaturePipeline {
   private FeaturePipeline() {}
+
+  /** The source field that identifies an event for dedupe. */
+  public static final String ID_FIELD = "transaction_id";
 
   /** The stages' output and their late side outputs. */
   public record Stages(DataStream<FeatureEvent> output, List<DataStream<FeatureEvent>> late) {}
@@ -40,8 +44,31 @@ public final class FeaturePipeline {
     }
   }
 
-  @SuppressWarnings("unchecked")
+  /** The stages without dedupe: every event counts (files, benchmarks). */
   public static Stages defineWorkflow(DataStream<FeatureEvent> events, CompiledSpec spec) {
+    return defineWorkflow(events, spec, null);
+  }
+
+  /**
+   * The stages, each dropping producer retries: an event whose {@value #ID_FIELD} its key saw
+   * within {@code dedupeHorizon} is marked {@link FeatureEvent#duplicate} and not counted (null: no
+   * dedupe). See {@link FeatureStage} for why dedupe happens per entity key.
+   */
+  @SuppressWarnings("unchecked")
+  public static Stages defineWorkflow(
+      DataStream<FeatureEvent> events, CompiledSpec spec, Duration dedupeHorizon) {
+    int idPos = -1;
+    if (dedupeHorizon != null) {
+      if (dedupeHorizon.isNegative() || dedupeHorizon.isZero()) {
+        throw new IllegalArgumentException("dedupe horizon must be positive, got " + dedupeHorizon);
+      }
+      var field = spec.schema().getField(ID_FIELD);
+      if (field == null) {
+        throw new IllegalArgumentException("dedupe needs a '" + ID_FIELD + "' field in the source"
+            + " schema " + spec.schema().getFullName());
+      }
+      idPos = field.pos();
+    }
     FeatureEventTypeInfo type = typeOf(spec);
     List<String> all = spec.spec().featureNames();
     List<EntityEngine> engines = spec.engines();
@@ -53,7 +80,7 @@ public final class FeaturePipeline {
       SingleOutputStreamOperator<FeatureEvent> stage =
           events
               .keyBy(new EntityKeySelector(engine))
-              .process(new FeatureStage(engine, slots, lateTag), type)
+              .process(new FeatureStage(engine, slots, lateTag, idPos, dedupeHorizon), type)
               .uid(OperatorUids.features(engine.entity()))
               .name("features: " + engine.entity());
       late.add(stage.getSideOutput(lateTag));

@@ -2,8 +2,11 @@ package dev.vigil.transforms.flink;
 
 import dev.vigil.transforms.engine.EntityEngine;
 import java.time.Duration;
+import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.StateTtlConfig;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeutils.base.LongSerializer;
+import org.apache.flink.api.common.typeutils.base.StringSerializer;
 import org.apache.flink.api.common.typeutils.base.array.BytePrimitiveArraySerializer;
 
 /**
@@ -15,6 +18,9 @@ public final class FeatureStates {
 
   /** The name of the per-key feature state in every feature stage. */
   public static final String FEATURES = "features";
+
+  /** The name of the per-key dedupe state (transaction ids seen) in every feature stage. */
+  public static final String DEDUPE = "dedupe";
 
   /**
    * One {@code byte[]} per key: every feature of the entity (see {@link EntityEngine}). With a TTL
@@ -33,6 +39,25 @@ public final class FeatureStates {
             .cleanupFullSnapshot()
             .cleanupInRocksdbCompactFilter(1000)
             .build()));
+    return d;
+  }
+
+  /**
+   * The transaction ids a stage's key has seen, with their event times: a map per key so that a
+   * busy merchant costs one lookup and one insert per event, not a rewrite of every id. Entries
+   * expire {@code horizon} after they were written (processing time: producer retries come within
+   * minutes of the original, whatever its event time).
+   */
+  public static MapStateDescriptor<String, Long> dedupe(Duration horizon) {
+    MapStateDescriptor<String, Long> d =
+        new MapStateDescriptor<>(DEDUPE, StringSerializer.INSTANCE, LongSerializer.INSTANCE);
+    d.enableTimeToLive(
+        StateTtlConfig.newBuilder(horizon)
+            .updateTtlOnCreateAndWrite()
+            .neverReturnExpired()
+            .cleanupFullSnapshot()
+            .cleanupInRocksdbCompactFilter(1000)
+            .build());
     return d;
   }
 }

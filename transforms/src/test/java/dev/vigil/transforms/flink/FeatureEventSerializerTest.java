@@ -29,6 +29,7 @@ class FeatureEventSerializerTest {
     e.values[3] = Boolean.TRUE;
     e.values[4] = Boolean.FALSE;
     e.late = true; // values[5] stays null
+    e.duplicate = true;
     return e;
   }
 
@@ -47,6 +48,7 @@ class FeatureEventSerializerTest {
     assertThat(back.event).isInstanceOf(Transaction.class).isEqualTo(e.event);
     assertThat(back.values).containsExactly(7L, 12.5, "m9", true, false, null);
     assertThat(back.late).isTrue();
+    assertThat(back.duplicate).isTrue();
     // the serializer reuses its buffers: a second, different event must not see the first
     FeatureEvent other = new FeatureEvent(e.event, 43, 6);
     assertThat(roundTrip(s, other)).isEqualTo(other);

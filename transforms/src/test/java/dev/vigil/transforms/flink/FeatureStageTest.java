@@ -7,6 +7,7 @@ import dev.vigil.avro.Transaction;
 import dev.vigil.transforms.engine.EntityEngine;
 import dev.vigil.transforms.spec.CompiledSpec;
 import dev.vigil.transforms.spec.FeatureSpec;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
@@ -69,9 +70,16 @@ class FeatureStageTest {
     final Map<String, Counter> counters = new HashMap<>();
 
     Stage(CompiledSpec spec, StateBackend backend, OperatorSubtaskState restore) throws Exception {
+      this(spec, backend, restore, null);
+    }
+
+    Stage(CompiledSpec spec, StateBackend backend, OperatorSubtaskState restore,
+        Duration dedupe) throws Exception {
       engine = spec.engines().get(0);
       type = FeaturePipeline.typeOf(spec);
-      FeatureStage stage = new FeatureStage(engine, new int[] {0, 1}, FeatureStage.lateTag(type));
+      int idPos = dedupe == null ? -1 : spec.schema().getField("transaction_id").pos();
+      FeatureStage stage = new FeatureStage(engine, new int[] {0, 1}, FeatureStage.lateTag(type),
+          idPos, dedupe);
       TestingMetricRegistry registry = TestingMetricRegistry.builder()
           .setRegisterConsumer((metric, name, group) -> {
             String[] scope = group.getScopeComponents();
@@ -157,6 +165,37 @@ class FeatureStageTest {
       assertThat(out).extracting(e -> e.late).containsExactly(false, true, false);
       assertThat(out.get(1).values).containsOnlyNulls();
       assertThat(out.get(2).values).containsExactly(1L, 10L); // the late 20 was not counted
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"hashmap", "rocksdb"})
+  void aRetriedTransactionIdIsMarkedDuplicateAndNotCountedAgain(String backend) throws Exception {
+    try (Stage x = new Stage(spec(), backend(backend), null, Duration.ofHours(24))) {
+      x.process(event(1, "m", T0, 10));
+      byte[] before = x.stateOf("m");
+      FeatureEvent retry = event(1, "m", T0, 10); // same transaction id "t1": a producer retry
+      retry.seq = 2;
+      x.process(retry);
+      assertThat(x.stateOf("m")).as("a duplicate does not write state").isEqualTo(before);
+      x.process(event(3, "m", T0 + MINUTE, 30));
+
+      List<FeatureEvent> out = x.h.extractOutputValues();
+      assertThat(out).extracting(e -> e.duplicate).containsExactly(false, true, false);
+      assertThat(out.get(1).values).containsOnlyNulls();
+      assertThat(out.get(2).values).as("the retry was not counted").containsExactly(1L, 10L);
+      assertThat(x.counters.get("vigil.features.merchant.duplicates").getCount()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void withoutADedupeHorizonTheSameIdCountsTwice() throws Exception {
+    try (Stage x = new Stage(spec(), new HashMapStateBackend(), null)) {
+      x.process(event(1, "m", T0, 10));
+      x.process(event(1, "m", T0 + MINUTE, 10));
+      List<FeatureEvent> out = x.h.extractOutputValues();
+      assertThat(out).noneMatch(e -> e.duplicate);
+      assertThat(out.get(1).values).containsExactly(1L, 10L);
     }
   }
 
