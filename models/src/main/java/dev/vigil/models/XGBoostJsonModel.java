@@ -128,7 +128,8 @@ public final class XGBoostJsonModel implements Scorer {
       throw new ModelException(
           file,
           "not valid JSON (" + (e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage() : e.toString()) + "); an XGBoost model must be saved with"
-              + " Booster.saveModel(\"model.json\") and copied completely",
+              + " Booster.saveModel(\"model.json\") (a name ending in .json; other names get binary UBJSON)"
+              + " and copied completely",
           e);
     }
     if (root == null || !root.path("learner").isObject()) {
