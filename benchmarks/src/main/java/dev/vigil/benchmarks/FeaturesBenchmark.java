@@ -209,8 +209,20 @@ public final class FeaturesBenchmark implements Callable<Integer> {
       // follows them through every operator). Its size is the live state; a RocksDB checkpoint's
       // SST files also hold not-yet-compacted older versions of updated keys, so their size
       // depends on compaction timing more than on what is kept (1.6-3.8 KB/card seen for Vigil).
-      String savepoint = job.triggerSavepoint(work.resolve("savepoint").toUri().toString(),
-          SavepointFormatType.CANONICAL).get();
+      String savepoint = null;
+      for (int attempt = 1; savepoint == null; attempt++) {
+        try {
+          savepoint = job.triggerSavepoint(work.resolve("savepoint").toUri().toString(),
+              SavepointFormatType.CANONICAL).get();
+        } catch (java.util.concurrent.ExecutionException e) {
+          // On a tiny input every event may be in before each task runs: the savepoint is refused
+          // until they all do.
+          if (attempt >= 50) {
+            throw e;
+          }
+          Thread.sleep(200);
+        }
+      }
       long bytes = Harness.directoryBytes(Path.of(java.net.URI.create(savepoint)));
       job.cancel().get();
       System.err.printf(Locale.ROOT, "bench features: %s done: %,d events in %.1f s, savepoint %,d bytes%n",

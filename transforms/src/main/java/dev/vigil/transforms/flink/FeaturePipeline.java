@@ -11,6 +11,7 @@ import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 
 /**
  * The feature stages of a spec, as a piece of a pipeline: {@code keyBy(entity key) → FeatureStage}
+ * (its write-behind cache sized by {@link FeatureOptions#CACHE_KEYS})
  * for each entity, each with its stable uid, then (with several entities) {@code keyBy(seq) →
  * FeatureJoin} to put each event's values back together. Pure: tests plug in bounded sources.
  *
@@ -71,6 +72,8 @@ public final class FeaturePipeline {
     }
     FeatureEventTypeInfo type = typeOf(spec);
     List<String> all = spec.spec().featureNames();
+    int cacheKeys = events.getExecutionEnvironment().getConfiguration()
+        .get(FeatureOptions.CACHE_KEYS);
     List<EntityEngine> engines = spec.engines();
     List<DataStream<FeatureEvent>> branches = new ArrayList<>();
     List<DataStream<FeatureEvent>> late = new ArrayList<>();
@@ -80,7 +83,8 @@ public final class FeaturePipeline {
       SingleOutputStreamOperator<FeatureEvent> stage =
           events
               .keyBy(new EntityKeySelector(engine))
-              .process(new FeatureStage(engine, slots, lateTag, idPos, dedupeHorizon), type)
+              .transform("features: " + engine.entity(), type,
+                  new FeatureStage(engine, slots, lateTag, idPos, dedupeHorizon, cacheKeys))
               .uid(OperatorUids.features(engine.entity()))
               .name("features: " + engine.entity());
       late.add(stage.getSideOutput(lateTag));

@@ -28,7 +28,6 @@ import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.runtime.state.VoidNamespaceSerializer;
 import org.apache.flink.runtime.state.hashmap.HashMapStateBackend;
 import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
-import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.Test;
@@ -70,16 +69,16 @@ class FeatureStageTest {
     final Map<String, Counter> counters = new HashMap<>();
 
     Stage(CompiledSpec spec, StateBackend backend, OperatorSubtaskState restore) throws Exception {
-      this(spec, backend, restore, null);
+      this(spec, backend, restore, null, 0);
     }
 
     Stage(CompiledSpec spec, StateBackend backend, OperatorSubtaskState restore,
-        Duration dedupe) throws Exception {
+        Duration dedupe, int cacheKeys) throws Exception {
       engine = spec.engines().get(0);
       type = FeaturePipeline.typeOf(spec);
       int idPos = dedupe == null ? -1 : spec.schema().getField("transaction_id").pos();
       FeatureStage stage = new FeatureStage(engine, new int[] {0, 1}, FeatureStage.lateTag(type),
-          idPos, dedupe);
+          idPos, dedupe, cacheKeys);
       TestingMetricRegistry registry = TestingMetricRegistry.builder()
           .setRegisterConsumer((metric, name, group) -> {
             String[] scope = group.getScopeComponents();
@@ -96,7 +95,7 @@ class FeatureStageTest {
               .addTask(ExecutionAttemptID.randomId(), "features"))
           .build();
       h = new KeyedOneInputStreamOperatorTestHarness<>(
-          new KeyedProcessOperator<>(stage), new EntityKeySelector(engine), Types.STRING, env);
+          stage, new EntityKeySelector(engine), Types.STRING, env);
       h.setStateBackend(backend);
       h.setup(new FeatureEventSerializer(spec.schema().toString(), 2));
       if (restore != null) {
@@ -171,7 +170,7 @@ class FeatureStageTest {
   @ParameterizedTest(name = "{0}")
   @ValueSource(strings = {"hashmap", "rocksdb"})
   void aRetriedTransactionIdIsMarkedDuplicateAndNotCountedAgain(String backend) throws Exception {
-    try (Stage x = new Stage(spec(), backend(backend), null, Duration.ofHours(24))) {
+    try (Stage x = new Stage(spec(), backend(backend), null, Duration.ofHours(24), 0)) {
       x.process(event(1, "m", T0, 10));
       byte[] before = x.stateOf("m");
       FeatureEvent retry = event(1, "m", T0, 10); // same transaction id "t1": a producer retry
@@ -293,6 +292,80 @@ class FeatureStageTest {
     try (Stage after = new Stage(spec(), backend(backend), snapshot)) {
       after.process(event(3, "m", T0 + 2 * MINUTE, 30));
       assertThat(after.h.extractOutputValues().get(0).values).containsExactly(2L, 30L);
+    }
+  }
+
+  /** Events of {@code RandomStreams} over many keys, as the stage's input. */
+  static List<FeatureEvent> randomEvents(long seed) {
+    List<dev.vigil.avro.Transaction> txs =
+        dev.vigil.transforms.testing.RandomStreams.generate(seed, 3000, 7, 40);
+    List<FeatureEvent> events = new java.util.ArrayList<>();
+    for (int i = 0; i < txs.size(); i++) {
+      events.add(new FeatureEvent(txs.get(i), i, 2));
+    }
+    return events;
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"hashmap", "rocksdb"})
+  void aSmallCacheThatKeepsEvictingGivesTheValuesOfWriteThrough(String backend) throws Exception {
+    List<FeatureEvent> expected;
+    try (Stage through = new Stage(spec(), backend(backend), null)) {
+      for (FeatureEvent e : randomEvents(7)) {
+        through.process(e);
+      }
+      expected = through.h.extractOutputValues();
+    }
+    try (Stage cached = new Stage(spec(), backend(backend), null, null, 5)) {
+      List<FeatureEvent> in = randomEvents(7);
+      for (int i = 0; i < in.size(); i++) {
+        cached.process(in.get(i));
+        if (i % 500 == 499) {
+          cached.h.prepareSnapshotPreBarrier(i); // a checkpoint now and then empties the cache
+        }
+      }
+      assertThat(cached.h.extractOutputValues()).isEqualTo(expected);
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"hashmap", "rocksdb"})
+  void cachedValuesReachTheSnapshotAtTheBarrierAndRestoreToTheSameState(String backend)
+      throws Exception {
+    Map<String, byte[]> expected = new HashMap<>();
+    try (Stage through = new Stage(spec(), backend(backend), null)) {
+      for (FeatureEvent e : randomEvents(11)) {
+        through.process(e);
+      }
+      for (FeatureEvent e : randomEvents(11)) {
+        expected.put(e.event.get(2).toString(), through.stateOf(e.event.get(2).toString()));
+      }
+    }
+    OperatorSubtaskState snapshot;
+    try (Stage cached = new Stage(spec(), backend(backend), null, null, 1000)) {
+      for (FeatureEvent e : randomEvents(11)) {
+        cached.process(e);
+      }
+      assertThat(expected.get("m0")).isNotNull();
+      assertThat(cached.stateOf("m0")).as("held in the cache, not yet written").isNull();
+      cached.h.prepareSnapshotPreBarrier(1L); // what the task does before every snapshot
+      snapshot = cached.h.snapshot(1L, 1L);
+    }
+    try (Stage restored = new Stage(spec(), backend(backend), snapshot, null, 1000)) {
+      for (Map.Entry<String, byte[]> e : expected.entrySet()) {
+        assertThat(restored.stateOf(e.getKey())).as(e.getKey()).isEqualTo(e.getValue());
+      }
+    }
+  }
+
+  @Test
+  void theLastValuesReachStateWhenABoundedInputEnds() throws Exception {
+    try (Stage cached = new Stage(spec(), new HashMapStateBackend(), null, null, 1000)) {
+      cached.process(event(1, "m", T0, 10));
+      assertThat(cached.stateOf("m")).isNull();
+      cached.h.endInput();
+      cached.h.getOperator().finish();
+      assertThat(cached.stateOf("m")).isNotNull();
     }
   }
 }
