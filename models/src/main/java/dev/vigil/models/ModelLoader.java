@@ -40,8 +40,12 @@ public final class ModelLoader {
     return load(file, read(file), name, expectedInputs);
   }
 
-  /** Loads {@code bytes}, already read from {@code file} (the watcher hashes them first). */
-  static Scorer load(Path file, byte[] bytes, String name, List<String> expectedInputs)
+  /**
+   * Loads {@code bytes}, the content of {@code file} (already read: the watcher hashes them first;
+   * a bundled resource has no file of its own). {@code file} gives the format and names the model
+   * in messages.
+   */
+  public static Scorer load(Path file, byte[] bytes, String name, List<String> expectedInputs)
       throws ModelException {
     if (name == null || name.isBlank()) {
       throw new ModelException(file, "the model name is empty; pass the spec's model.name");
