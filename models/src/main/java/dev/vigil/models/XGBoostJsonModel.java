@@ -33,11 +33,9 @@ public final class XGBoostJsonModel implements Scorer {
   private final boolean sigmoid;
   // All trees' nodes in one set of arrays; a tree's nodes are contiguous, children are absolute.
   private final int[] roots;
-  private final int[] feature; // -1 for a leaf
+  // Per node, packed for locality: [feature (-1: leaf), left, right, default child] at 4 * node.
+  private final int[] nodes;
   private final float[] value; // split condition, or the leaf value
-  private final int[] left;
-  private final int[] right;
-  private final int[] missing; // the default child
 
   private XGBoostJsonModel(
       ModelInfo info,
@@ -54,11 +52,14 @@ public final class XGBoostJsonModel implements Scorer {
     this.baseMargin = baseMargin;
     this.sigmoid = objective.equals("binary:logistic") || objective.equals("reg:logistic");
     this.roots = roots;
-    this.feature = feature;
     this.value = value;
-    this.left = left;
-    this.right = right;
-    this.missing = missing;
+    this.nodes = new int[feature.length * 4];
+    for (int i = 0; i < feature.length; i++) {
+      nodes[4 * i] = feature[i];
+      nodes[4 * i + 1] = left[i];
+      nodes[4 * i + 2] = right[i];
+      nodes[4 * i + 3] = missing[i];
+    }
   }
 
   @Override
@@ -83,19 +84,16 @@ public final class XGBoostJsonModel implements Scorer {
           info.version() + " takes " + info.inputs().size() + " inputs " + info.inputs()
               + ", got " + inputs.length);
     }
-    final int[] feature = this.feature;
+    final int[] nodes = this.nodes;
     final float[] value = this.value;
     float sum = baseMargin;
     for (int root : roots) {
       int n = root;
       int f;
-      while ((f = feature[n]) >= 0) {
+      while ((f = nodes[4 * n]) >= 0) {
         double x = inputs[f];
-        if (Double.isNaN(x)) {
-          n = missing[n];
-        } else {
-          n = (float) x < value[n] ? left[n] : right[n];
-        }
+        int child = Double.isNaN(x) ? 3 : (float) x < value[n] ? 1 : 2;
+        n = nodes[4 * n + child];
       }
       sum += value[n];
     }
