@@ -1,0 +1,61 @@
+package dev.vigil.jobs;
+
+import dev.vigil.avro.DeadLetter;
+import java.nio.ByteBuffer;
+import java.time.Instant;
+import java.util.List;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
+import org.apache.flink.util.OutputTag;
+
+/**
+ * The dead-letter reasons and the one side output they travel on. Every record the job cannot
+ * score becomes exactly one {@link DeadLetter}: records in = scored + dead letters.
+ */
+public final class DeadLetters {
+  private DeadLetters() {}
+
+  public static final String NOT_FRAMED = "not_framed";
+  public static final String UNKNOWN_SCHEMA_ID = "unknown_schema_id";
+  public static final String UNDECODABLE = "undecodable";
+  public static final String INCOMPATIBLE_WRITER_SCHEMA = "incompatible_writer_schema";
+  public static final String REGISTRY_UNAVAILABLE = "registry_unavailable";
+  public static final String MISSING_ENTITY_KEY = "missing_entity_key";
+  public static final String EVENT_TIME_OUT_OF_RANGE = "event_time_out_of_range";
+  public static final String NEGATIVE_AMOUNT = "negative_amount";
+  public static final String DUPLICATE = "duplicate";
+  public static final String LATE = "late";
+
+  /** Every reason, in the order of the pipeline. */
+  public static final List<String> REASONS = List.of(NOT_FRAMED, UNKNOWN_SCHEMA_ID, UNDECODABLE,
+      INCOMPATIBLE_WRITER_SCHEMA, REGISTRY_UNAVAILABLE, MISSING_ENTITY_KEY,
+      EVENT_TIME_OUT_OF_RANGE, NEGATIVE_AMOUNT, DUPLICATE, LATE);
+
+  public static final TypeInformation<DeadLetter> TYPE = new AvroTypeInfo<>(DeadLetter.class);
+
+  /** The side output of the operators that dead-letter. */
+  public static final OutputTag<DeadLetter> TAG = new OutputTag<>("dead-letters", TYPE);
+
+  /** Headers of a dead-letter record on the topic (its value is the original bytes). */
+  public static final String H_REASON = "vigil.reason";
+  public static final String H_MESSAGE = "vigil.message";
+  public static final String H_TOPIC = "vigil.source.topic";
+  public static final String H_PARTITION = "vigil.source.partition";
+  public static final String H_OFFSET = "vigil.source.offset";
+  public static final String H_TIME = "vigil.time";
+  public static final String H_SCHEMA_ID = "vigil.schema.id";
+
+  public static DeadLetter of(String reason, String message, String topic, int partition,
+      long offset, Integer schemaId, byte[] original) {
+    return DeadLetter.newBuilder()
+        .setReason(reason)
+        .setMessage(message)
+        .setSourceTopic(topic)
+        .setSourcePartition(partition)
+        .setSourceOffset(offset)
+        .setDeadLetteredAt(Instant.ofEpochMilli(System.currentTimeMillis()))
+        .setSchemaId(schemaId)
+        .setOriginal(ByteBuffer.wrap(original == null ? new byte[0] : original))
+        .build();
+  }
+}

@@ -1,0 +1,236 @@
+package dev.vigil.jobs;
+
+import dev.vigil.avro.DeadLetter;
+import dev.vigil.avro.FeatureVector;
+import dev.vigil.avro.Score;
+import dev.vigil.avro.ShadowScore;
+import dev.vigil.models.ModelException;
+import dev.vigil.models.ModelInfo;
+import dev.vigil.models.ModelWatcher;
+import dev.vigil.models.Scorer;
+import dev.vigil.models.Thresholds;
+import dev.vigil.transforms.flink.FeatureEvent;
+import dev.vigil.transforms.spec.CompiledSpec;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.avro.generic.IndexedRecord;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Histogram;
+import org.apache.flink.runtime.metrics.DescriptiveStatisticsHistogram;
+import org.apache.flink.streaming.api.functions.ProcessFunction;
+import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Scores each event that left the feature stages, or dead-letters it: an event marked {@link
+ * FeatureEvent#duplicate} (a producer retry, its features not counted) or {@link FeatureEvent#late}
+ * (older than its key's longest window) is never scored; it goes to {@link DeadLetters#TAG} with
+ * its original bytes. Every other event gives one {@link Score} (main output) and one {@link
+ * FeatureVector} ({@link #FEATURES}).
+ *
+ * <p>The model input vector follows the spec's {@code model.inputs}; a null feature is {@code
+ * NaN} (missing), a string one too. The model is a {@link ModelWatcher} per subtask: a new file in
+ * the model location is swapped in without a restart, a broken one is refused and the current
+ * model keeps scoring. A shadow model, when configured, is scored beside and recorded in {@code
+ * Score.shadow}, never deciding. No state.
+ *
+ * <p>Metrics (group {@code vigil}): {@code scored}, {@code scoring_latency_ms} (Kafka timestamp
+ * of the record to its score), {@code model_swaps}, {@code model_refusals}.
+ */
+public final class ScoreFunction extends ProcessFunction<FeatureEvent, Score> {
+  private static final long serialVersionUID = 1L;
+  private static final Logger LOG = LoggerFactory.getLogger(ScoreFunction.class);
+
+  public static final TypeInformation<Score> SCORE_TYPE = new AvroTypeInfo<>(Score.class);
+  public static final TypeInformation<FeatureVector> FEATURES_TYPE =
+      new AvroTypeInfo<>(FeatureVector.class);
+  /** The feature vector of every scored event. */
+  public static final OutputTag<FeatureVector> FEATURES =
+      new OutputTag<>("feature-vectors", FEATURES_TYPE);
+
+  private final String topic;
+  private final String modelName;
+  private final List<String> featureNames;
+  private final int[] inputSlots;
+  private final List<String> entities;
+  private final int[] entityKeyPositions;
+  private final int idPos;
+  private final int timePos;
+  private final String specFingerprint;
+  private final String modelLocation;
+  private final String shadowLocation;
+  private final Duration pollInterval;
+  private final Thresholds thresholds;
+  private final String dedupeHorizon;
+
+  private transient ModelWatcher model;
+  private transient ModelWatcher shadow;
+  private transient Counter scored;
+  private transient Histogram latency;
+  private transient Counter swaps;
+  private transient Counter refusals;
+
+  public ScoreFunction(CompiledSpec spec, String topic, Path model, Path shadowModel,
+      Duration pollInterval, Thresholds thresholds, Duration dedupeHorizon) {
+    this.topic = topic;
+    this.modelName = spec.spec().modelName() == null ? "model" : spec.spec().modelName();
+    this.featureNames = new ArrayList<>(spec.spec().featureNames());
+    List<String> inputs = spec.spec().modelInputs();
+    this.inputSlots = inputs.stream().mapToInt(featureNames::indexOf).toArray();
+    this.entities = new ArrayList<>(spec.spec().activeEntities());
+    this.entityKeyPositions =
+        entities.stream().mapToInt(e -> spec.entityKey(e).position()).toArray();
+    this.idPos = spec.schema().getField("transaction_id").pos();
+    this.timePos = spec.eventTime().position();
+    this.specFingerprint = spec.spec().fingerprint();
+    this.modelLocation = model.toString();
+    this.shadowLocation = shadowModel == null ? null : shadowModel.toString();
+    this.pollInterval = pollInterval;
+    this.thresholds = thresholds;
+    this.dedupeHorizon = dedupeHorizon.toString();
+  }
+
+  private List<String> inputNames() {
+    List<String> names = new ArrayList<>(inputSlots.length);
+    for (int slot : inputSlots) {
+      names.add(featureNames.get(slot));
+    }
+    return names;
+  }
+
+  @Override
+  public void open(OpenContext context) throws ModelException {
+    var group = getRuntimeContext().getMetricGroup().addGroup("vigil");
+    scored = group.counter("scored");
+    latency = group.histogram("scoring_latency_ms", new DescriptiveStatisticsHistogram(10_000));
+    swaps = group.counter("model_swaps");
+    refusals = group.counter("model_refusals");
+    ModelWatcher.Listener listener = new ModelWatcher.Listener() {
+      @Override
+      public void swapped(ModelInfo from, ModelInfo to) {
+        swaps.inc();
+        LOG.info("model swapped: {} -> {}", from.version(), to.version());
+      }
+
+      @Override
+      public void refused(Path file, ModelException why) {
+        refusals.inc();
+        LOG.warn("model file refused, the current model keeps scoring: {}", why.getMessage());
+      }
+    };
+    model = ModelWatcher.start(Path.of(modelLocation), modelName, inputNames(), pollInterval,
+        listener);
+    if (shadowLocation != null) {
+      shadow = ModelWatcher.start(Path.of(shadowLocation), modelName + "-shadow", inputNames(),
+          pollInterval, listener);
+    }
+    LOG.info("scoring with {} (shadow: {})", model.current().info().version(),
+        shadow == null ? "none" : shadow.current().info().version());
+  }
+
+  @Override
+  public void processElement(FeatureEvent e, Context ctx, Collector<Score> out) {
+    IndexedRecord record = e.event;
+    if (e.duplicate || e.late) {
+      String id = String.valueOf(record.get(idPos));
+      String reason = e.duplicate ? DeadLetters.DUPLICATE : DeadLetters.LATE;
+      String message = e.duplicate
+          ? "transaction_id '" + id + "' was already seen for the same entity key within the"
+              + " dedupe horizon " + dedupeHorizon + " (a producer retry); not scored again"
+          : "event time " + Instant.ofEpochMilli(eventTime(record)) + " is older than the newest"
+              + " event of its key by more than the longest window of the entity";
+      byte[] original = Envelope.original(record);
+      ctx.output(DeadLetters.TAG, DeadLetters.of(reason, message, topic, Seq.partition(e.seq),
+          Seq.offset(e.seq), schemaIdOf(original), original));
+      return;
+    }
+    double[] inputs = new double[inputSlots.length];
+    Map<String, Object> used = new LinkedHashMap<>();
+    for (int i = 0; i < inputSlots.length; i++) {
+      Object v = e.values[inputSlots[i]];
+      inputs[i] = toDouble(v);
+      used.put(featureNames.get(inputSlots[i]), avroValue(v));
+    }
+    Scorer scorer = model.current();
+    double score = scorer.score(inputs);
+    ShadowScore shadowScore = null;
+    if (shadow != null) {
+      Scorer s = shadow.current();
+      double v = s.score(inputs);
+      shadowScore = new ShadowScore(s.info().version(), v, decision(v));
+    }
+    String id = record.get(idPos).toString();
+    Instant time = Instant.ofEpochMilli(eventTime(record));
+    long now = System.currentTimeMillis();
+    out.collect(new Score(id, time, Instant.ofEpochMilli(now), scorer.info().version(), score,
+        decision(score), used, shadowScore));
+    Map<String, String> keys = new LinkedHashMap<>();
+    for (int i = 0; i < entities.size(); i++) {
+      keys.put(entities.get(i), record.get(entityKeyPositions[i]).toString());
+    }
+    Map<String, Object> all = new HashMap<>();
+    for (int i = 0; i < featureNames.size(); i++) {
+      all.put(featureNames.get(i), avroValue(e.values[i]));
+    }
+    ctx.output(FEATURES, new FeatureVector(id, time, specFingerprint, keys, all));
+    scored.inc();
+    latency.update(now - Envelope.kafkaTimestamp(record));
+  }
+
+  private long eventTime(IndexedRecord record) {
+    Object t = record.get(timePos);
+    return t instanceof Instant i ? i.toEpochMilli() : ((Number) t).longValue();
+  }
+
+  private dev.vigil.avro.Decision decision(double score) {
+    return dev.vigil.avro.Decision.valueOf(thresholds.decide(score).name());
+  }
+
+  /** A feature value as a model input: numbers as they are, anything else missing. */
+  static double toDouble(Object v) {
+    if (v instanceof Number n) {
+      return n.doubleValue();
+    }
+    if (v instanceof Boolean b) {
+      return b ? 1 : 0;
+    }
+    return Double.NaN;
+  }
+
+  /** A feature value as the Avro map's union (null, long, double, string). */
+  static Object avroValue(Object v) {
+    if (v == null || v instanceof Long || v instanceof Double) {
+      return v;
+    }
+    if (v instanceof Number n) {
+      return n instanceof Float || n instanceof Double ? (Object) n.doubleValue() : (Object) n.longValue();
+    }
+    return v.toString();
+  }
+
+  private static Integer schemaIdOf(byte[] framed) {
+    return ((framed[1] & 0xff) << 24) | ((framed[2] & 0xff) << 16) | ((framed[3] & 0xff) << 8)
+        | (framed[4] & 0xff);
+  }
+
+  @Override
+  public void close() {
+    if (model != null) {
+      model.close();
+    }
+    if (shadow != null) {
+      shadow.close();
+    }
+  }
+}

@@ -1,0 +1,472 @@
+package dev.vigil.jobs;
+
+import dev.vigil.models.Thresholds;
+import dev.vigil.schemas.registry.RegistryConfig;
+import dev.vigil.transforms.OperatorUids;
+import dev.vigil.transforms.spec.Durations;
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.function.Function;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+
+/**
+ * Everything the scoring job is told, validated once before the graph is built: a bad value fails
+ * with a message naming the key, the value and what is allowed (all problems at once). Built from
+ * {@code --key value} arguments and/or a properties file ({@code --config file.properties}; the
+ * arguments win). {@link #toString()} masks the registry password and token.
+ *
+ * <p>Not serializable on purpose: operators get the few values they need, never the config.
+ *
+ * <p>The keys, their defaults and meanings are {@link #KEYS} (also the table in
+ * docs/scoring-job.md).
+ */
+public record ScoringConfig(
+    String bootstrapServers,
+    String inputTopic,
+    String scoresTopic,
+    String featuresTopic,
+    String deadLettersTopic,
+    String groupId,
+    String registryUrl,
+    String registryUser,
+    String registryPassword,
+    String registryToken,
+    int registryRetryLimit,
+    Duration registryRetryBackoff,
+    Path specPath,
+    Path modelPath,
+    Path shadowModelPath,
+    Duration modelPollInterval,
+    Thresholds thresholds,
+    int parallelism,
+    int maxParallelism,
+    DeliveryGuarantee scoresDelivery,
+    DeliveryGuarantee featuresDelivery,
+    DeliveryGuarantee deadLettersDelivery,
+    String transactionalIdPrefix,
+    Duration transactionTimeout,
+    Duration brokerTransactionMaxTimeout,
+    Duration checkpointInterval,
+    Duration dedupeHorizon,
+    Duration futureTolerance,
+    StartingOffsets startingOffsets) {
+
+  /** Flink's upper bound for max parallelism (key groups). */
+  static final int MAX_KEY_GROUPS = 1 << 15;
+
+  /** A configuration key: name, default (null: required or optional without default), meaning. */
+  public record Key(String name, String defaultValue, String meaning) {}
+
+  public static final List<Key> KEYS = List.of(
+      new Key("bootstrap.servers", null, "Kafka bootstrap servers (required)."),
+      new Key("input.topic", "payments.transactions", "The topic of upstream Transaction records (Confluent wire format)."),
+      new Key("scores.topic", "vigil.scores", "Where Score records go (key = transaction_id)."),
+      new Key("features.topic", "vigil.features", "Where FeatureVector records go (key = transaction_id)."),
+      new Key("dead-letters.topic", "vigil.dead-letters", "Where records that cannot be scored go: the original bytes with vigil.* headers."),
+      new Key("group.id", "vigil-scoring", "Consumer group of the source (offsets are committed on checkpoints)."),
+      new Key("registry.url", null, "Confluent-API schema registry root (required), e.g. http://host:8081 or http://host:8080/apis/ccompat/v7."),
+      new Key("registry.user", null, "Registry basic-auth user (with registry.password)."),
+      new Key("registry.password", null, "Registry basic-auth password; never logged."),
+      new Key("registry.token", null, "Registry bearer token (instead of user/password); never logged."),
+      new Key("registry.retry.limit", "5", "Attempts to resolve an unknown schema id while the registry is unreachable before the record is dead-lettered registry_unavailable."),
+      new Key("registry.retry.backoff", "200ms", "Wait before the second attempt; doubles each time (with jitter), capped at 5 s."),
+      new Key("spec", null, "The feature spec YAML (required)."),
+      new Key("model", null, "The model: a .json (XGBoost) or .onnx file (required)."),
+      new Key("shadow.model", null, "A second model scored beside the first, recorded in Score.shadow, never deciding."),
+      new Key("model.poll.interval", "10s", "How often the model location is checked for a new file (hot swap)."),
+      new Key("thresholds.review", "0.5", "Scores from this value are REVIEW."),
+      new Key("thresholds.decline", "0.9", "Scores from this value are DECLINE."),
+      new Key("parallelism", "2", "Parallelism of every operator."),
+      new Key("max.parallelism", String.valueOf(OperatorUids.DEFAULT_MAX_PARALLELISM), "Key groups: fixed for the life of the state (savepoints)."),
+      new Key("scores.delivery", "exactly_once", "exactly_once or at_least_once for the scores sink."),
+      new Key("features.delivery", "exactly_once", "exactly_once or at_least_once for the feature-vector sink."),
+      new Key("dead-letters.delivery", "exactly_once", "exactly_once or at_least_once for the dead-letter sink."),
+      new Key("transactional.id.prefix", "vigil-scoring", "Prefix of the Kafka transactional ids; each sink appends its own suffix. Unique per job on a cluster."),
+      new Key("transaction.timeout", "10m", "Kafka transaction.timeout.ms of the exactly-once sinks: above the checkpoint interval, at most the broker's limit."),
+      new Key("broker.transaction.max.timeout", "15m", "The broker's transaction.max.timeout.ms (Kafka's default 15 min), to check transaction.timeout at start-up."),
+      new Key("checkpoint.interval", "10s", "Checkpoint interval; with exactly_once, results become visible at each checkpoint."),
+      new Key("dedupe.horizon", "24h", "How long a transaction_id is remembered per entity key to drop producer retries."),
+      new Key("future.tolerance", "5m", "How far past the wall clock an event time may be before the record is dead-lettered."),
+      new Key("starting.offsets", "committed", "Where a fresh start (no checkpoint or savepoint) reads: " + StartingOffsets.ALLOWED + "."));
+
+  private static final Map<String, Key> BY_NAME = byName();
+
+  private static Map<String, Key> byName() {
+    Map<String, Key> m = new LinkedHashMap<>();
+    KEYS.forEach(k -> m.put(k.name(), k));
+    return m;
+  }
+
+  /** The configuration from {@code args} ({@code --key value}, {@code --config file.properties}). */
+  public static ScoringConfig fromArgs(String[] args) throws ConfigException {
+    Map<String, String> fromArgs = new LinkedHashMap<>();
+    List<String> problems = new ArrayList<>();
+    Path file = null;
+    for (int i = 0; i < args.length; i++) {
+      String a = args[i];
+      if (!a.startsWith("--") || a.length() == 2) {
+        problems.add("argument '" + a + "': expected --key value");
+        continue;
+      }
+      String key = a.substring(2);
+      String value;
+      int eq = key.indexOf('=');
+      if (eq > 0) {
+        value = key.substring(eq + 1);
+        key = key.substring(0, eq);
+      } else if (i + 1 < args.length) {
+        value = args[++i];
+      } else {
+        problems.add("argument '--" + key + "': no value follows it");
+        continue;
+      }
+      if (key.equals("config")) {
+        file = Path.of(value);
+      } else {
+        fromArgs.put(key, value);
+      }
+    }
+    if (!problems.isEmpty()) {
+      throw new ConfigException(problems);
+    }
+    Map<String, String> merged = new LinkedHashMap<>();
+    if (file != null) {
+      merged.putAll(readProperties(file));
+    }
+    merged.putAll(fromArgs);
+    return of(merged);
+  }
+
+  /** Reads {@code file} as Java properties. */
+  public static Map<String, String> readProperties(Path file) throws ConfigException {
+    Properties p = new Properties();
+    try (Reader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+      p.load(in);
+    } catch (IOException e) {
+      throw new ConfigException(List.of("key 'config': cannot read properties file " + file + ": "
+          + e.getMessage()));
+    }
+    Map<String, String> m = new LinkedHashMap<>();
+    p.stringPropertyNames().forEach(k -> m.put(k, p.getProperty(k)));
+    return m;
+  }
+
+  /** Validates {@code values} (key → text) against {@link #KEYS}; every problem at once. */
+  public static ScoringConfig of(Map<String, String> values) throws ConfigException {
+    return new Parser(values).parse();
+  }
+
+  /** Only the file checks and the Kafka/Flink rules that need the values together. */
+  private static final class Parser {
+    private final Map<String, String> values;
+    private final List<String> problems = new ArrayList<>();
+
+    Parser(Map<String, String> values) {
+      this.values = values;
+    }
+
+    ScoringConfig parse() throws ConfigException {
+      for (String k : values.keySet()) {
+        if (!BY_NAME.containsKey(k)) {
+          problems.add("key '" + k + "': unknown; keys: " + String.join(", ", BY_NAME.keySet()));
+        }
+      }
+      String bootstrap = required("bootstrap.servers");
+      String input = topic("input.topic");
+      String scores = topic("scores.topic");
+      String features = topic("features.topic");
+      String deadLetters = topic("dead-letters.topic");
+      String group = nonBlank("group.id");
+      String registryUrl = required("registry.url");
+      if (registryUrl != null) {
+        try {
+          RegistryConfig.of(registryUrl);
+        } catch (IllegalArgumentException e) {
+          problems.add("key 'registry.url': " + e.getMessage());
+        }
+      }
+      String user = optional("registry.user");
+      String password = optional("registry.password");
+      String token = optional("registry.token");
+      if ((user == null) != (password == null)) {
+        problems.add("keys 'registry.user' and 'registry.password': give both or neither");
+      }
+      if (token != null && user != null) {
+        problems.add("keys 'registry.token' and 'registry.user': give a token or a user and"
+            + " password, not both");
+      }
+      int retryLimit = integer("registry.retry.limit", 1, 100);
+      Duration retryBackoff = duration("registry.retry.backoff");
+      Path spec = file("spec", true);
+      Path model = modelPath("model", true);
+      Path shadow = modelPath("shadow.model", false);
+      Duration poll = duration("model.poll.interval");
+      double review = probability("thresholds.review");
+      double decline = probability("thresholds.decline");
+      Thresholds thresholds = null;
+      if (!Double.isNaN(review) && !Double.isNaN(decline)) {
+        if (review > decline) {
+          problems.add("keys 'thresholds.review' (" + review + ") and 'thresholds.decline' ("
+              + decline + "): review must not exceed decline");
+        } else {
+          thresholds = new Thresholds(review, decline);
+        }
+      }
+      int parallelism = integer("parallelism", 1, MAX_KEY_GROUPS);
+      int maxParallelism = integer("max.parallelism", 1, MAX_KEY_GROUPS);
+      if (parallelism > 0 && maxParallelism > 0 && parallelism > maxParallelism) {
+        problems.add("key 'parallelism': " + parallelism + " exceeds max.parallelism "
+            + maxParallelism);
+      }
+      DeliveryGuarantee scoresDelivery = guarantee("scores.delivery");
+      DeliveryGuarantee featuresDelivery = guarantee("features.delivery");
+      DeliveryGuarantee deadLettersDelivery = guarantee("dead-letters.delivery");
+      String prefix = nonBlank("transactional.id.prefix");
+      Duration txTimeout = duration("transaction.timeout");
+      Duration brokerMax = duration("broker.transaction.max.timeout");
+      Duration checkpoint = duration("checkpoint.interval");
+      Duration dedupe = duration("dedupe.horizon");
+      Duration future = duration("future.tolerance");
+      StartingOffsets starting = parsed("starting.offsets", StartingOffsets::parse);
+      boolean exactlyOnce = scoresDelivery == DeliveryGuarantee.EXACTLY_ONCE
+          || featuresDelivery == DeliveryGuarantee.EXACTLY_ONCE
+          || deadLettersDelivery == DeliveryGuarantee.EXACTLY_ONCE;
+      if (exactlyOnce && txTimeout != null && checkpoint != null && brokerMax != null) {
+        if (txTimeout.compareTo(checkpoint) <= 0) {
+          problems.add("key 'transaction.timeout': " + Durations.format(txTimeout.toMillis())
+              + " must be longer than checkpoint.interval " + Durations.format(checkpoint.toMillis())
+              + " with exactly_once delivery: a transaction stays open from one checkpoint to the"
+              + " next, and the broker aborts it after the timeout (results lost)");
+        }
+        if (txTimeout.compareTo(brokerMax) > 0) {
+          problems.add("key 'transaction.timeout': " + Durations.format(txTimeout.toMillis())
+              + " exceeds the broker's transaction.max.timeout.ms ("
+              + Durations.format(brokerMax.toMillis()) + ", key 'broker.transaction.max.timeout');"
+              + " the broker would refuse the sink's producers");
+        }
+      }
+      if (!problems.isEmpty()) {
+        throw new ConfigException(problems);
+      }
+      return new ScoringConfig(bootstrap, input, scores, features, deadLetters, group,
+          registryUrl, user, password, token, retryLimit, retryBackoff, spec, model, shadow, poll,
+          thresholds, parallelism, maxParallelism, scoresDelivery, featuresDelivery,
+          deadLettersDelivery, prefix, txTimeout, brokerMax, checkpoint, dedupe, future, starting);
+    }
+
+    private String text(String key) {
+      String v = values.get(key);
+      if (v == null) {
+        v = BY_NAME.get(key).defaultValue();
+      }
+      return v == null ? null : v.strip();
+    }
+
+    private String required(String key) {
+      String v = text(key);
+      if (v == null || v.isEmpty()) {
+        problems.add("key '" + key + "': required (" + BY_NAME.get(key).meaning() + ")");
+        return null;
+      }
+      return v;
+    }
+
+    private String optional(String key) {
+      String v = text(key);
+      return v == null || v.isEmpty() ? null : v;
+    }
+
+    private String nonBlank(String key) {
+      String v = text(key);
+      if (v == null || v.isEmpty()) {
+        problems.add("key '" + key + "': must not be empty");
+        return null;
+      }
+      return v;
+    }
+
+    private String topic(String key) {
+      String v = nonBlank(key);
+      if (v != null && !v.matches("[a-zA-Z0-9._-]{1,249}")) {
+        problems.add("key '" + key + "': '" + v + "' is not a Kafka topic name (letters, digits,"
+            + " '.', '_', '-'; at most 249)");
+        return null;
+      }
+      return v;
+    }
+
+    private <T> T parsed(String key, Function<String, T> parse) {
+      String v = text(key);
+      if (v == null) {
+        return null;
+      }
+      try {
+        return parse.apply(v);
+      } catch (IllegalArgumentException e) {
+        problems.add("key '" + key + "': " + e.getMessage());
+        return null;
+      }
+    }
+
+    private Duration duration(String key) {
+      return parsed(key, v -> Duration.ofMillis(Durations.parseMillis(v)));
+    }
+
+    private int integer(String key, int min, int max) {
+      String v = text(key);
+      try {
+        int n = Integer.parseInt(v);
+        if (n < min || n > max) {
+          problems.add("key '" + key + "': " + n + " is not between " + min + " and " + max);
+          return -1;
+        }
+        return n;
+      } catch (NumberFormatException e) {
+        problems.add("key '" + key + "': '" + v + "' is not a whole number (" + min + " to " + max
+            + ")");
+        return -1;
+      }
+    }
+
+    private double probability(String key) {
+      String v = text(key);
+      try {
+        double d = Double.parseDouble(v);
+        if (!(d >= 0 && d <= 1)) {
+          problems.add("key '" + key + "': " + v + " is not between 0 and 1");
+          return Double.NaN;
+        }
+        return d;
+      } catch (NumberFormatException e) {
+        problems.add("key '" + key + "': '" + v + "' is not a number between 0 and 1");
+        return Double.NaN;
+      }
+    }
+
+    private DeliveryGuarantee guarantee(String key) {
+      String v = text(key);
+      return switch (v.toLowerCase(Locale.ROOT)) {
+        case "exactly_once" -> DeliveryGuarantee.EXACTLY_ONCE;
+        case "at_least_once" -> DeliveryGuarantee.AT_LEAST_ONCE;
+        default -> {
+          problems.add("key '" + key + "': '" + v + "' is not one of exactly_once, at_least_once");
+          yield null;
+        }
+      };
+    }
+
+    private Path file(String key, boolean required) {
+      String v = required ? required(key) : optional(key);
+      if (v == null) {
+        return null;
+      }
+      Path p = Path.of(v);
+      if (!Files.isRegularFile(p)) {
+        problems.add("key '" + key + "': " + v + ": no such file");
+        return null;
+      }
+      return p;
+    }
+
+    private Path modelPath(String key, boolean required) {
+      String v = required ? required(key) : optional(key);
+      if (v == null) {
+        return null;
+      }
+      Path p = Path.of(v);
+      if (!Files.exists(p)) {
+        problems.add("key '" + key + "': " + v + ": no such file or directory");
+        return null;
+      }
+      if (Files.isRegularFile(p)) {
+        String name = p.getFileName().toString().toLowerCase(Locale.ROOT);
+        if (!name.endsWith(".json") && !name.endsWith(".onnx")) {
+          problems.add("key '" + key + "': " + v + ": a model is a .json (XGBoost) or .onnx file");
+          return null;
+        }
+      }
+      return p;
+    }
+  }
+
+  /** The registry client's settings: credentials and the retry limit for unknown ids. */
+  public RegistryConfig registryConfig() {
+    RegistryConfig.Credentials credentials =
+        registryToken != null ? RegistryConfig.Credentials.bearer(registryToken)
+            : registryUser != null ? RegistryConfig.Credentials.basic(registryUser, registryPassword)
+            : RegistryConfig.Credentials.none();
+    Duration cap = registryRetryBackoff.compareTo(Duration.ofSeconds(5)) > 0
+        ? registryRetryBackoff : Duration.ofSeconds(5);
+    return RegistryConfig.of(registryUrl)
+        .withCredentials(credentials)
+        .withRetries(registryRetryLimit, registryRetryBackoff, cap);
+  }
+
+  /** A copy with {@code key} set to {@code value} (tests, tools): validated like any other. */
+  public ScoringConfig with(String key, String value) throws ConfigException {
+    Map<String, String> m = asMap();
+    m.put(key, value);
+    return of(m);
+  }
+
+  /** The values as configuration text, secrets included (never log this; see toString). */
+  public Map<String, String> asMap() {
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put("bootstrap.servers", bootstrapServers);
+    m.put("input.topic", inputTopic);
+    m.put("scores.topic", scoresTopic);
+    m.put("features.topic", featuresTopic);
+    m.put("dead-letters.topic", deadLettersTopic);
+    m.put("group.id", groupId);
+    m.put("registry.url", registryUrl);
+    putIf(m, "registry.user", registryUser);
+    putIf(m, "registry.password", registryPassword);
+    putIf(m, "registry.token", registryToken);
+    m.put("registry.retry.limit", String.valueOf(registryRetryLimit));
+    m.put("registry.retry.backoff", Durations.format(registryRetryBackoff.toMillis()));
+    m.put("spec", specPath.toString());
+    m.put("model", modelPath.toString());
+    putIf(m, "shadow.model", shadowModelPath == null ? null : shadowModelPath.toString());
+    m.put("model.poll.interval", Durations.format(modelPollInterval.toMillis()));
+    m.put("thresholds.review", String.valueOf(thresholds.review()));
+    m.put("thresholds.decline", String.valueOf(thresholds.decline()));
+    m.put("parallelism", String.valueOf(parallelism));
+    m.put("max.parallelism", String.valueOf(maxParallelism));
+    m.put("scores.delivery", scoresDelivery.name().toLowerCase(Locale.ROOT));
+    m.put("features.delivery", featuresDelivery.name().toLowerCase(Locale.ROOT));
+    m.put("dead-letters.delivery", deadLettersDelivery.name().toLowerCase(Locale.ROOT));
+    m.put("transactional.id.prefix", transactionalIdPrefix);
+    m.put("transaction.timeout", Durations.format(transactionTimeout.toMillis()));
+    m.put("broker.transaction.max.timeout", Durations.format(brokerTransactionMaxTimeout.toMillis()));
+    m.put("checkpoint.interval", Durations.format(checkpointInterval.toMillis()));
+    m.put("dedupe.horizon", Durations.format(dedupeHorizon.toMillis()));
+    m.put("future.tolerance", Durations.format(futureTolerance.toMillis()));
+    m.put("starting.offsets", startingOffsets.toString());
+    return m;
+  }
+
+  private static void putIf(Map<String, String> m, String k, String v) {
+    if (v != null) {
+      m.put(k, v);
+    }
+  }
+
+  /** Every value, with the registry password and token shown as {@code ***}. */
+  @Override
+  public String toString() {
+    Map<String, String> m = asMap();
+    m.computeIfPresent("registry.password", (k, v) -> "***");
+    m.computeIfPresent("registry.token", (k, v) -> "***");
+    return "ScoringConfig" + m;
+  }
+}

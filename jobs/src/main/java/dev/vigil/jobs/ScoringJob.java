@@ -1,0 +1,170 @@
+package dev.vigil.jobs;
+
+import dev.vigil.avro.DeadLetter;
+import dev.vigil.avro.Score;
+import dev.vigil.models.ModelException;
+import dev.vigil.models.ModelWatcher;
+import dev.vigil.transforms.OperatorUids;
+import dev.vigil.transforms.flink.FeatureEvent;
+import dev.vigil.transforms.flink.FeaturePipeline;
+import dev.vigil.transforms.spec.CompiledSpec;
+import dev.vigil.transforms.spec.SpecException;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.PipelineOptions;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The scoring job: Kafka in, features, model score, Kafka out, and every record accounted for
+ * (records in = scored + dead letters).
+ *
+ * <ol>
+ *   <li><b>source</b> ({@link OperatorUids#SOURCE}): Kafka {@code input.topic}, raw bytes with
+ *       topic/partition/offset/timestamp ({@link RawRecord}), {@code isolation.level =
+ *       read_committed}; offsets in checkpoint state. No watermarks: no operator uses event-time
+ *       timers, lateness is per key (below).
+ *   <li><b>decode + validate</b> ({@link OperatorUids#DECODE}, stateless, chained to the source):
+ *       {@link DecodeFunction}; bad records → dead letters (not_framed, unknown_schema_id,
+ *       undecodable, incompatible_writer_schema, registry_unavailable, missing_entity_key,
+ *       event_time_out_of_range, negative_amount).
+ *   <li><b>feature stages</b> ({@link OperatorUids#features}(entity), one per entity): keyed by the
+ *       entity key; state: one tile value per key (TTL: the entity's longest window plus its tail,
+ *       none with a lifetime feature) and the key's transaction ids of the dedupe horizon (TTL:
+ *       {@code dedupe.horizon}). Fan-out from the decoder so that each key's events keep source
+ *       order; with several entities a join ({@link OperatorUids#FEATURES_JOIN}, keyed by seq,
+ *       state only while an event is in flight) puts the values back together. Late policy: an
+ *       event older than its key's newest by more than the entity's longest window changes no
+ *       state and is marked late; a transaction id seen within the horizon is marked duplicate.
+ *   <li><b>score</b> ({@link OperatorUids#SCORE}, stateless): {@link ScoreFunction}; late and
+ *       duplicate events → dead letters, never scored; the rest → one Score + one FeatureVector.
+ *   <li><b>sinks</b>: Kafka {@code scores.topic} ({@link OperatorUids#SINK_SCORES}), {@code
+ *       features.topic} ({@link OperatorUids#SINK_FEATURES}), and, behind a per-reason counter
+ *       ({@link JobUids#DEAD_LETTER_METRICS}), {@code dead-letters.topic} ({@link
+ *       OperatorUids#SINK_DEAD_LETTERS}); each exactly-once (Kafka transactions committed on
+ *       checkpoints) or at-least-once, per sink.
+ * </ol>
+ *
+ * <p>Per-key exactness (streaming = offline backfill) holds for the entity the input topic is
+ * partitioned by (its events are in one partition, in order); other entities see their events in
+ * partition-interleaved order, within a key's longest window still counted, values best effort.
+ */
+public final class ScoringJob {
+  private static final Logger LOG = LoggerFactory.getLogger(ScoringJob.class);
+
+  private ScoringJob() {}
+
+  public static void main(String[] args) throws Exception {
+    ScoringConfig config;
+    CompiledSpec spec;
+    try {
+      config = ScoringConfig.fromArgs(args);
+      spec = CompiledSpec.load(config.specPath());
+      checkModels(config, spec);
+    } catch (ConfigException | SpecException | ModelException e) {
+      System.err.println(e.getMessage());
+      System.exit(2);
+      return;
+    }
+    LOG.info("starting the scoring job with {}", config);
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+    defineWorkflow(env, config, spec, source(env, config, null), Sinks.kafka(config));
+    env.execute("vigil scoring: " + config.inputTopic());
+  }
+
+  /** Loads the model (and shadow model) once, so a bad one fails before the job is submitted. */
+  public static void checkModels(ScoringConfig config, CompiledSpec spec) throws ModelException {
+    String name = spec.spec().modelName() == null ? "model" : spec.spec().modelName();
+    try (ModelWatcher m = ModelWatcher.start(config.modelPath(), name, spec.spec().modelInputs(),
+        config.modelPollInterval(), null)) {
+      LOG.info("model {}", m.current().info());
+    }
+    if (config.shadowModelPath() != null) {
+      try (ModelWatcher m = ModelWatcher.start(config.shadowModelPath(), name + "-shadow",
+          spec.spec().modelInputs(), config.modelPollInterval(), null)) {
+        LOG.info("shadow model {}", m.current().info());
+      }
+    }
+  }
+
+  /**
+   * The Kafka source of {@code config}; {@code stopping} bounds it (tests, replays), null reads
+   * forever.
+   */
+  public static KafkaSource<RawRecord> kafkaSource(ScoringConfig config,
+      OffsetsInitializer stopping) {
+    var builder = KafkaSource.<RawRecord>builder()
+        .setBootstrapServers(config.bootstrapServers())
+        .setTopics(config.inputTopic())
+        .setGroupId(config.groupId())
+        .setStartingOffsets(config.startingOffsets().initializer())
+        .setDeserializer(new RawRecordDeserializer())
+        .setProperty("isolation.level", "read_committed")
+        .setProperty("commit.offsets.on.checkpoint", "true");
+    if (stopping != null) {
+      builder.setBounded(stopping);
+    }
+    return builder.build();
+  }
+
+  /** {@link #kafkaSource} in {@code env}, with its uid. */
+  public static DataStream<RawRecord> source(StreamExecutionEnvironment env,
+      ScoringConfig config, OffsetsInitializer stopping) {
+    return env.fromSource(kafkaSource(config, stopping), WatermarkStrategy.noWatermarks(),
+            "kafka: " + config.inputTopic())
+        .uid(OperatorUids.SOURCE);
+  }
+
+  /**
+   * Builds the job's graph on {@code source} into {@code sinks}; sets the parallelism, max
+   * parallelism, checkpoint interval and no-Kryo rule from {@code config}. Pure: tests plug in
+   * their own source and sinks.
+   */
+  public static void defineWorkflow(StreamExecutionEnvironment env, ScoringConfig config,
+      CompiledSpec spec, DataStream<RawRecord> source, Sinks sinks) {
+    env.setParallelism(config.parallelism());
+    env.setMaxParallelism(config.maxParallelism());
+    // pipeline.generic-types: false, so a silent Kryo fallback fails at graph building
+    env.configure(new Configuration().set(PipelineOptions.GENERIC_TYPES, false));
+    env.enableCheckpointing(config.checkpointInterval().toMillis());
+
+    CompiledSpec envelope = Envelope.compile(spec);
+    SingleOutputStreamOperator<FeatureEvent> decoded = source
+        .process(new DecodeFunction(config.registryConfig(), spec, envelope,
+            config.futureTolerance()), FeaturePipeline.typeOf(envelope))
+        .uid(OperatorUids.DECODE)
+        .name("decode + validate");
+
+    FeaturePipeline.Stages stages =
+        FeaturePipeline.defineWorkflow(decoded, envelope, config.dedupeHorizon());
+
+    SingleOutputStreamOperator<Score> scores = stages.output()
+        .process(new ScoreFunction(envelope, config.inputTopic(), config.modelPath(),
+            config.shadowModelPath(), config.modelPollInterval(), config.thresholds(),
+            config.dedupeHorizon()), ScoreFunction.SCORE_TYPE)
+        .uid(OperatorUids.SCORE)
+        .name("score");
+
+    scores.sinkTo(sinks.scores())
+        .uid(OperatorUids.SINK_SCORES)
+        .name("scores: " + config.scoresTopic());
+    scores.getSideOutput(ScoreFunction.FEATURES)
+        .sinkTo(sinks.features())
+        .uid(OperatorUids.SINK_FEATURES)
+        .name("feature vectors: " + config.featuresTopic());
+    DataStream<DeadLetter> deadLetters = decoded.getSideOutput(DeadLetters.TAG)
+        .union(scores.getSideOutput(DeadLetters.TAG));
+    deadLetters
+        .map(new DeadLetterMetrics(), DeadLetters.TYPE)
+        .uid(JobUids.DEAD_LETTER_METRICS)
+        .name("dead letters: count per reason")
+        .sinkTo(sinks.deadLetters())
+        .uid(OperatorUids.SINK_DEAD_LETTERS)
+        .name("dead letters: " + config.deadLettersTopic());
+  }
+}
