@@ -166,9 +166,10 @@ class ModelWatcherTest {
   void aFileStillGrowingIsNotLoadedUntilItsSizeIsStable() throws Exception {
     Path file = publish(dir.resolve("model.json"), SPEC, 1);
     byte[] next = Files.readAllBytes(TestingXGBoost.save(dir.resolve("staging/next.json"), SPEC, 2, 5));
-    Duration slowPoll = Duration.ofMillis(200);
+    Duration slowPoll = Duration.ofMillis(500);
     try (ModelWatcher watcher = ModelWatcher.start(file, "m", SPEC, slowPoll, null)) {
-      // Written in place (what producers should not do), a chunk every few ms: never stable.
+      // Written in place (what producers should not do), a chunk every few ms: never stable for
+      // two polls (a misfire needs the writer to stall for a whole second).
       Files.write(file, new byte[0], StandardOpenOption.TRUNCATE_EXISTING);
       int chunk = Math.max(1, next.length / 200);
       for (int offset = 0; offset < next.length; offset += chunk) {
