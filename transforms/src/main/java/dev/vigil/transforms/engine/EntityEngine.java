@@ -242,6 +242,218 @@ public final class EntityEngine implements Serializable {
         s.hasLast ? s.lastTs : null, lastValues, tiles, state == null ? 0 : state.length);
   }
 
+  /**
+   * The newest event time in {@code state} without decoding it ({@link Long#MIN_VALUE} for null):
+   * for the savepoint tools, which drop keys whose state has outlived its TTL at a cut-over.
+   */
+  public long newestMillis(byte[] state) {
+    if (state == null) {
+      return Long.MIN_VALUE;
+    }
+    Bytes.Reader r = new Bytes.Reader(state);
+    checkFormat(r.byte1());
+    return r.zigzag();
+  }
+
+  /**
+   * The bytes that belong to {@code feature} alone in {@code state}, in layout order: its inputs of
+   * each pending event, its last value ({@code last}), its section (features with tiles or a
+   * running aggregate). {@code time_since_last} owns none (it reads the shared latest-event time).
+   * Two states hold the same data for a feature exactly when these bytes and {@link
+   * #newestMillis} are equal: what {@code state add-feature} proves for carried-over features.
+   */
+  public byte[] featureBytes(byte[] state, String feature) {
+    int i = indexOf(feature);
+    if (state == null) {
+      return new byte[0];
+    }
+    Layout l = layout(state);
+    Bytes.Writer w = new Bytes.Writer();
+    if (fieldPos[i] >= 0) {
+      for (Object[] inputs : l.pending) {
+        w.tagged(inputs[i]);
+      }
+    }
+    if (aggs[i] == Aggregation.LAST && l.hasLast) {
+      w.tagged(l.lastValues[i]);
+    }
+    if (sectioned[i]) {
+      w.bytes(state, l.sectionStart[i], l.sectionEnd[i] - l.sectionStart[i]);
+    }
+    return w.toArray();
+  }
+
+  /**
+   * A state under this engine (a spec that gained features) built from two states of one key at
+   * the same point in its history: every feature of {@code old}'s engine {@code from} is carried
+   * over byte for byte (its section, pending inputs and last value), every other feature comes from
+   * {@code fresh}, a state computed by this engine from history. Both must have reached the same
+   * newest event (same newest time, same pending events, same latest folded event), which holds
+   * when {@code fresh} was computed from the events before the savepoint's cut-over.
+   *
+   * @param from the engine that wrote {@code old}: its features must be in this engine, unchanged
+   * @param old the carried state (null: the key is new to the old state, {@code fresh} is returned)
+   * @param fresh this engine's state from history (null: the new features saw no event of the key)
+   * @throws IllegalArgumentException when a feature of {@code from} is missing here or changed, or
+   *     the two states are not at the same point (the message says what differs)
+   */
+  public byte[] carryOver(EntityEngine from, byte[] old, byte[] fresh) {
+    int[] source = new int[features.length];
+    Arrays.fill(source, -1);
+    for (int j = 0; j < from.features.length; j++) {
+      FeatureDef f = from.features[j];
+      int i = -1;
+      for (int k = 0; k < features.length; k++) {
+        if (features[k].name().equals(f.name())) {
+          i = k;
+        }
+      }
+      if (i < 0) {
+        throw new IllegalArgumentException("feature '" + f.name() + "' of the old state is not in"
+            + " the new spec of entity '" + entity + "'");
+      }
+      if (!features[i].equals(f)) {
+        throw new IllegalArgumentException("feature '" + f.name() + "' changed: " + f + " in the"
+            + " old state, " + features[i] + " in the new spec");
+      }
+      source[i] = j;
+    }
+    if (old == null) {
+      return fresh;
+    }
+    Layout lo = from.layout(old);
+    Layout lf = fresh == null ? null : layout(fresh);
+    if (lf != null) {
+      if (lo.newestTs != lf.newestTs || lo.pending.size() != lf.pending.size()
+          || lo.hasLast != lf.hasLast || (lo.hasLast && lo.lastTs != lf.lastTs)) {
+        throw new IllegalArgumentException("the old state and the history are not at the same"
+            + " point: newest event " + Instant.ofEpochMilli(lo.newestTs) + " (" + lo.pending.size()
+            + " pending) in the old state, " + Instant.ofEpochMilli(lf.newestTs) + " ("
+            + lf.pending.size() + " pending) from history");
+      }
+    }
+    Bytes.Writer w = new Bytes.Writer();
+    w.byte1(FORMAT);
+    w.zigzag(lo.newestTs);
+    w.varlong(lo.pending.size());
+    for (int p = 0; p < lo.pending.size(); p++) {
+      for (int i = 0; i < features.length; i++) {
+        if (fieldPos[i] >= 0) {
+          w.tagged(source[i] >= 0 ? lo.pending.get(p)[source[i]]
+              : lf == null ? null : lf.pending.get(p)[i]);
+        }
+      }
+    }
+    w.byte1(lo.hasLast ? 1 : 0);
+    if (lo.hasLast) {
+      w.zigzag(lo.newestTs - lo.lastTs);
+      for (int i = 0; i < features.length; i++) {
+        if (aggs[i] == Aggregation.LAST) {
+          w.tagged(source[i] >= 0 ? lo.lastValues[source[i]]
+              : lf == null ? null : lf.lastValues[i]);
+        }
+      }
+    }
+    for (int i = 0; i < features.length; i++) {
+      if (!sectioned[i]) {
+        continue;
+      }
+      if (source[i] >= 0) {
+        int j = source[i];
+        w.bytes(old, lo.sectionStart[j], lo.sectionEnd[j] - lo.sectionStart[j]);
+      } else if (lf != null) {
+        w.bytes(fresh, lf.sectionStart[i], lf.sectionEnd[i] - lf.sectionStart[i]);
+      } else if (features[i].lifetime()) {
+        w.byte1(0); // no aggregate yet
+      } else {
+        w.varlong(0); // no closed tiles
+        w.byte1(0); // no open tile
+      }
+    }
+    return w.toArray();
+  }
+
+  /** Where each part of an encoded state lies (sections as byte ranges, not decoded). */
+  private static final class Layout {
+    long newestTs;
+    final List<Object[]> pending = new ArrayList<>();
+    boolean hasLast;
+    long lastTs;
+    Object[] lastValues;
+    int[] sectionStart;
+    int[] sectionEnd;
+  }
+
+  private void checkFormat(int format) {
+    if (format != FORMAT) {
+      throw new IllegalStateException("feature state of entity '" + entity + "' has format "
+          + format + ", this engine reads " + FORMAT + ": rebuild the state with `vigil features"
+          + " backfill`/bootstrap, or run the engine version that wrote it");
+    }
+  }
+
+  private Layout layout(byte[] bytes) {
+    Layout l = new Layout();
+    Bytes.Reader r = new Bytes.Reader(bytes);
+    checkFormat(r.byte1());
+    l.newestTs = r.zigzag();
+    int pending = (int) r.varlong();
+    for (int p = 0; p < pending; p++) {
+      Object[] inputs = new Object[features.length];
+      for (int i = 0; i < features.length; i++) {
+        if (fieldPos[i] >= 0) {
+          inputs[i] = r.tagged();
+        }
+      }
+      l.pending.add(inputs);
+    }
+    l.lastValues = new Object[features.length];
+    l.hasLast = r.byte1() == 1;
+    if (l.hasLast) {
+      l.lastTs = l.newestTs - r.zigzag();
+      for (int i = 0; i < features.length; i++) {
+        if (aggs[i] == Aggregation.LAST) {
+          l.lastValues[i] = r.tagged();
+        }
+      }
+    }
+    l.sectionStart = new int[features.length];
+    l.sectionEnd = new int[features.length];
+    Tiles skip = new Tiles(1);
+    for (int i = 0; i < features.length; i++) {
+      if (!sectioned[i]) {
+        continue;
+      }
+      l.sectionStart[i] = r.pos();
+      if (features[i].lifetime()) {
+        if (r.byte1() == 1) {
+          openTile(skip, 0, i);
+          readValue(r, skip, 0, i, l.newestTs);
+        }
+      } else {
+        int closed = (int) r.varlong();
+        if (closed > 0) {
+          r.zigzag();
+          r.varlong();
+          if (invertible[i]) {
+            r.varlong(); // count: varlong; sum/mean: zigzag (same width to skip)
+            if (aggs[i] == Aggregation.MEAN) {
+              r.varlong();
+            }
+          }
+          r.skip((int) r.varlong());
+        }
+        if (r.byte1() == 1) {
+          r.zigzag();
+          openTile(skip, 0, i);
+          readValue(r, skip, 0, i, l.newestTs);
+        }
+      }
+      l.sectionEnd[i] = r.pos();
+    }
+    return l;
+  }
+
   private int indexOf(String feature) {
     for (int i = 0; i < features.length; i++) {
       if (features[i].name().equals(feature)) {

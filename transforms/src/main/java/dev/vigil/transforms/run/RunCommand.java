@@ -65,6 +65,14 @@ public final class RunCommand implements Callable<Integer> {
       paramLabel = "N", description = "Max parallelism (key groups). Default: ${DEFAULT-VALUE}.")
   int maxParallelism;
 
+  @Option(names = "--from-savepoint", paramLabel = "DIR",
+      description = "Start the feature stages from this savepoint (e.g. from 'vigil state"
+          + " bootstrap'); the input should then hold only the events from its cut-over on.")
+  Path fromSavepoint;
+
+  /** What {@code vigil state bootstrap} writes beside {@code _metadata} (see state-tools). */
+  static final String STAMP = "vigil-savepoint.json";
+
   @Override
   public Integer call() throws Exception {
     PrintWriter err = spec.commandLine().getErr();
@@ -84,6 +92,13 @@ public final class RunCommand implements Callable<Integer> {
       err.println("run: " + e.getMessage());
       return 2;
     }
+    if (fromSavepoint != null) {
+      String problem = savepointProblem(fromSavepoint, compiled, maxParallelism);
+      if (problem != null) {
+        err.println("run: --from-savepoint " + problem);
+        return 2;
+      }
+    }
     Path target = output.toAbsolutePath();
     Path partial = target.resolveSibling(target.getFileName() + ".partial");
     try {
@@ -97,9 +112,11 @@ public final class RunCommand implements Callable<Integer> {
     long started = System.nanoTime();
     JobExecutionResult result;
     try {
-      StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(
-          FileFeatureJob.localConfig(parallelism, maxParallelism, checkpoints));
-      // --from-savepoint (a later issue) plugs in here: FileFeatureJob.restoringFrom(config, dir).
+      var config = FileFeatureJob.localConfig(parallelism, maxParallelism, checkpoints);
+      if (fromSavepoint != null) {
+        FileFeatureJob.restoringFrom(config, fromSavepoint.toAbsolutePath());
+      }
+      StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(config);
       var stages = FileFeatureJob.defineWorkflow(
           env, compiled, FileFeatureJob.source(env, compiled, input));
       FileFeatureJob.writeSorted(stages, compiled, partial);
@@ -138,6 +155,51 @@ public final class RunCommand implements Callable<Integer> {
         events, output, seconds, events / seconds, parallelism, late);
     err.flush();
     return 0;
+  }
+
+  /**
+   * Why {@code dir} cannot start this run, or null: not a whole savepoint (no {@code _metadata}),
+   * or stamped for another spec, another max parallelism, or without one of the spec's entities.
+   * An unstamped savepoint (a job's own) is taken as it is: Flink checks its key groups.
+   */
+  String savepointProblem(Path dir, CompiledSpec spec, int maxParallelism) {
+    if (!Files.isDirectory(dir)) {
+      return dir + ": no such savepoint directory";
+    }
+    if (!Files.isRegularFile(dir.resolve("_metadata"))) {
+      return dir + " has no _metadata: not a savepoint, or a partial one; write it again with"
+          + " `vigil state bootstrap … --force`";
+    }
+    Path stamp = dir.resolve(STAMP);
+    if (!Files.exists(stamp)) {
+      return null;
+    }
+    com.fasterxml.jackson.databind.JsonNode json;
+    try {
+      json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(stamp.toFile());
+    } catch (IOException e) {
+      return stamp + ": unreadable (" + e.getMessage() + "); write the savepoint again";
+    }
+    int mp = json.path("max_parallelism").asInt(-1);
+    if (mp != maxParallelism) {
+      return dir + " was written with max parallelism " + mp + ", not " + maxParallelism
+          + ": pass --max-parallelism " + mp + ", or bootstrap again with --max-parallelism "
+          + maxParallelism;
+    }
+    String fingerprint = json.path("spec_fingerprint").asText();
+    if (!fingerprint.equals(spec.spec().fingerprint())) {
+      return dir + " was made for another feature spec (fingerprint " + fingerprint + "), "
+          + specFile + " is " + spec.spec().fingerprint() + ": bootstrap again for this spec, or"
+          + " add the new features with `vigil state add-feature`";
+    }
+    for (var engine : spec.engines()) {
+      String uid = OperatorUids.features(engine.entity());
+      if (!uid.equals(json.path("entities").path(engine.entity()).asText())) {
+        return dir + " has no state for operator uid " + uid + " (entity '" + engine.entity()
+            + "'); bootstrap it with this spec";
+      }
+    }
+    return null;
   }
 
   private static void deleteQuietly(Path dir) {

@@ -1,0 +1,212 @@
+package dev.vigil.statetools;
+
+import dev.vigil.transforms.engine.EntityEngine;
+import dev.vigil.transforms.io.EventFiles;
+import dev.vigil.transforms.offline.Progress;
+import dev.vigil.transforms.spec.CompiledSpec;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.avro.generic.IndexedRecord;
+
+/**
+ * The state of every key as of a cut-over, computed offline from history: the events with event
+ * time before the cut-over, in event-time order (ties in file order), through the same {@link
+ * EntityEngine}s the feature stages run — so the state is what a stream over the same events
+ * would hold, and what the offline backfill's evaluator holds at the cut-over.
+ *
+ * <p>Also, per key, the transaction ids of the events in the last {@code dedupeHorizon} before the
+ * cut-over (what a stage's {@code dedupe} state holds), so a producer retry that straddles the
+ * cut-over is still caught by the job that starts from the savepoint.
+ *
+ * <p>Keys whose state can no longer change any value (an entity with windows only, the key's
+ * newest event older than the cut-over by more than the entity's TTL) are dropped: the job's
+ * state TTL would have cleared them, and a key starting afresh gives the same values.
+ */
+public final class HistoryStates {
+  /** One entity's final states, keys in first-seen order. */
+  public record EntityStates(
+      EntityEngine engine, Map<String, byte[]> states, Map<String, Map<String, Long>> ids) {}
+
+  /**
+   * @param events events before the cut-over, counted into the states
+   * @param afterCutover events at or after the cut-over, skipped
+   * @param late events late for at least one entity (they change no state)
+   * @param expiredKeys keys dropped because their state had outlived the TTL at the cut-over
+   * @param sorted whether the file was not in time order and was sorted first
+   */
+  public record Result(List<EntityStates> entities, long events, long afterCutover, long late,
+      long expiredKeys, boolean sorted, double seconds) {
+    public EntityStates of(String entity) {
+      return entities.stream().filter(e -> e.engine().entity().equals(entity)).findFirst()
+          .orElseThrow(() -> new IllegalArgumentException("no entity " + entity));
+    }
+  }
+
+  private HistoryStates() {}
+
+  /**
+   * @param engines the entities to compute (a subset of the spec's)
+   * @param dedupeHorizonMillis ids of events in {@code [cutover − horizon, cutover)}; 0: none
+   */
+  public static Result compute(CompiledSpec spec, List<EntityEngine> engines, Path input,
+      long cutoverMillis, long dedupeHorizonMillis, PrintStream progressOut)
+      throws StateToolException {
+    try {
+      Result r = ordered(spec, engines, input, cutoverMillis, dedupeHorizonMillis, progressOut);
+      if (r == null) {
+        r = sorted(spec, engines, input, cutoverMillis, dedupeHorizonMillis, progressOut);
+      }
+      return r;
+    } catch (EventFiles.BadInputException e) {
+      throw new StateToolException(e.getMessage(), e);
+    } catch (java.io.IOException | java.io.UncheckedIOException e) {
+      throw new StateToolException(input + ": cannot read: " + e.getMessage(), e);
+    }
+  }
+
+  /** One pass in file order; null as soon as an event before the cut-over is out of order. */
+  private static Result ordered(CompiledSpec spec, List<EntityEngine> engines, Path input,
+      long cutover, long horizon, PrintStream progressOut)
+      throws EventFiles.BadInputException, java.io.IOException {
+    Apply apply = new Apply(engines, spec, cutover, horizon);
+    Progress progress = new Progress(progressOut, "bootstrap: history", Files.size(input), 2000);
+    long previous = Long.MIN_VALUE;
+    long seen = 0;
+    try (EventFiles.Reader reader = History.open(input, spec.schema())) {
+      IndexedRecord e;
+      while ((e = reader.next()) != null) {
+        progress.tick(++seen, reader.bytesRead());
+        long t = apply.timeOf(e);
+        if (t >= cutover) {
+          apply.after++;
+          previous = Math.max(previous, t);
+          continue;
+        }
+        if (t < previous) {
+          progressOut.printf("bootstrap: %s is not in event-time order (at %s); sorting the"
+              + " events before the cut-over in memory first%n", input, reader.position());
+          return null;
+        }
+        previous = t;
+        apply.accept(e, t);
+      }
+    }
+    return apply.result(false, progress.seconds());
+  }
+
+  /** The events before the cut-over sorted in memory (stable: ties keep file order). */
+  private static Result sorted(CompiledSpec spec, List<EntityEngine> engines, Path input,
+      long cutover, long horizon, PrintStream progressOut)
+      throws EventFiles.BadInputException, java.io.IOException {
+    Apply apply = new Apply(engines, spec, cutover, horizon);
+    Progress progress = new Progress(progressOut, "bootstrap: reading", Files.size(input), 2000);
+    List<IndexedRecord> events = new ArrayList<>();
+    long seen = 0;
+    try (EventFiles.Reader reader = History.open(input, spec.schema())) {
+      IndexedRecord e;
+      while ((e = reader.next()) != null) {
+        progress.tick(++seen, reader.bytesRead());
+        if (apply.timeOf(e) >= cutover) {
+          apply.after++;
+        } else {
+          events.add(e);
+        }
+      }
+    }
+    events.sort(Comparator.comparingLong(apply::timeOf));
+    Progress applying = new Progress(progressOut, "bootstrap: history", events.size(), 2000);
+    long done = 0;
+    for (IndexedRecord e : events) {
+      apply.accept(e, apply.timeOf(e));
+      applying.tick(++done, done);
+    }
+    return apply.result(true, progress.seconds());
+  }
+
+  /** The engines over the per-key maps. */
+  private static final class Apply {
+    final List<EntityEngine> engines;
+    final List<Map<String, byte[]>> states = new ArrayList<>();
+    final List<Map<String, Map<String, Long>>> ids = new ArrayList<>();
+    final long cutover;
+    final long horizon;
+    final int idPos;
+    long events;
+    long after;
+    long late;
+
+    Apply(List<EntityEngine> engines, CompiledSpec spec, long cutover, long horizon) {
+      this.engines = engines;
+      for (int i = 0; i < engines.size(); i++) {
+        states.add(new LinkedHashMap<>());
+        ids.add(new HashMap<>());
+      }
+      this.cutover = cutover;
+      this.horizon = horizon;
+      var id = spec.schema().getField(dev.vigil.transforms.flink.FeaturePipeline.ID_FIELD);
+      this.idPos = id == null ? -1 : id.pos();
+    }
+
+    long timeOf(IndexedRecord e) {
+      return engines.get(0).eventTimeOf(e);
+    }
+
+    void accept(IndexedRecord e, long t) {
+      events++;
+      boolean anyLate = false;
+      boolean inHorizon = horizon > 0 && idPos >= 0 && t >= cutover - horizon;
+      for (int i = 0; i < engines.size(); i++) {
+        EntityEngine engine = engines.get(i);
+        String key = engine.keyOf(e);
+        if (key == null) {
+          continue; // the stage passes events without a key through, statelessly
+        }
+        Map<String, byte[]> m = states.get(i);
+        EntityEngine.Result r = engine.apply(m.get(key), e);
+        if (r.late()) {
+          anyLate = true;
+          continue; // the stage neither updates state nor remembers the id of a late event
+        }
+        m.put(key, r.newState());
+        if (inHorizon) {
+          Object id = e.get(idPos);
+          ids.get(i).computeIfAbsent(key, k -> new HashMap<>())
+              .put(id == null ? "" : id.toString(), t);
+        }
+      }
+      if (anyLate) {
+        late++;
+      }
+    }
+
+    Result result(boolean sorted, double seconds) {
+      List<EntityStates> out = new ArrayList<>();
+      long expired = 0;
+      for (int i = 0; i < engines.size(); i++) {
+        EntityEngine engine = engines.get(i);
+        Map<String, byte[]> m = states.get(i);
+        if (engine.stateTtlMillis().isPresent()) {
+          long ttl = engine.stateTtlMillis().getAsLong();
+          for (Iterator<Map.Entry<String, byte[]>> it = m.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<String, byte[]> entry = it.next();
+            if (engine.newestMillis(entry.getValue()) < cutover - ttl) {
+              it.remove();
+              ids.get(i).remove(entry.getKey());
+              expired++;
+            }
+          }
+        }
+        out.add(new EntityStates(engine, m, ids.get(i)));
+      }
+      return new Result(List.copyOf(out), events, after, late, expired, sorted, seconds);
+    }
+  }
+}

@@ -1,0 +1,27 @@
+package dev.vigil.statetools;
+
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+
+/**
+ * One key's state on its way into or out of a savepoint: the feature value and the dedupe ids
+ * (transaction id → event time). A checked POJO (public fields, no-arg constructor): no Kryo.
+ */
+public final class KeyedValue {
+  public static final TypeInformation<KeyedValue> TYPE = Types.POJO(KeyedValue.class);
+
+  public String key;
+  /** The feature state ({@code FeatureStates.features}); null when the key has none. */
+  public byte[] state;
+  public String[] ids;
+  public long[] times;
+
+  public KeyedValue() {}
+
+  public KeyedValue(String key, byte[] state, String[] ids, long[] times) {
+    this.key = key;
+    this.state = state;
+    this.ids = ids;
+    this.times = times;
+  }
+}

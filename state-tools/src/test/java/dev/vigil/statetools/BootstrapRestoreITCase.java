@@ -1,0 +1,106 @@
+package dev.vigil.statetools;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.vigil.avro.Transaction;
+import dev.vigil.transforms.run.RunCommand;
+import dev.vigil.transforms.spec.CompiledSpec;
+import dev.vigil.transforms.testing.RandomStreams;
+import dev.vigil.transforms.testing.TestClusters;
+import dev.vigil.transforms.testing.TestSpecs;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The issue's first proof, on RocksDB at parallelism 2 and max parallelism 128: {@code state
+ * bootstrap} over the history before a cut-over T, then {@code vigil run --from-savepoint} over
+ * the events from T, writes for every event from T exactly the lines {@code vigil run} writes
+ * over all events from scratch — and a cold run over the same events does not.
+ */
+class BootstrapRestoreITCase {
+  @RegisterExtension
+  static final MiniClusterExtension CLUSTER = TestClusters.twoSlots();
+
+  @TempDir Path dir;
+
+  @Test
+  void bootstrapThenRunFromTheCutoverEqualsRunningEveryEventFromScratch() throws Exception {
+    Path specFile = StateFixtures.spec(dir, "features.yaml", TestSpecs.ALL_FEATURES);
+    CompiledSpec spec = CompiledSpec.load(specFile);
+    // Many keys, bursts, same-millisecond events, gaps longer than windows (merchant has
+    // windows only, so some of its keys outlive their TTL before T and are dropped).
+    List<Transaction> events = RandomStreams.generate(11, 4000, 60, 8);
+    long cutover = StateFixtures.time(events.get(2600));
+    List<Transaction> fromT = events.stream().filter(e -> StateFixtures.time(e) >= cutover)
+        .toList();
+    assertThat(fromT).hasSizeGreaterThan(1000);
+    // A same-millisecond tie at T stays on the "from T" side.
+    assertThat(StateFixtures.time(events.get(2599))).isLessThanOrEqualTo(cutover);
+    Path all = StateFixtures.events(dir.resolve("all.jsonl"), spec, events);
+    Path from = StateFixtures.events(dir.resolve("from.jsonl"), spec, fromT);
+    Path savepoint = dir.resolve("sp");
+
+    var boot = StateFixtures.run(new BootstrapCommand(), "--spec", specFile.toString(),
+        "--input", all.toString(), "--cutover", Instant.ofEpochMilli(cutover).toString(),
+        "--savepoint", savepoint.toString());
+    assertThat(boot.exit()).as(boot.err()).isZero();
+    assertThat(boot.err()).contains("events before");
+    assertThat(savepoint.resolve("_metadata")).isRegularFile();
+    assertThat(savepoint.resolve(SavepointStamp.FILE)).isRegularFile();
+
+    Path full = dir.resolve("full.jsonl");
+    Path warm = dir.resolve("warm.jsonl");
+    Path cold = dir.resolve("cold.jsonl");
+    var r1 = StateFixtures.run(new RunCommand(), "--spec", specFile.toString(), "--input",
+        all.toString(), "--output", full.toString());
+    assertThat(r1.exit()).as(r1.err()).isZero();
+    var r2 = StateFixtures.run(new RunCommand(), "--spec", specFile.toString(), "--input",
+        from.toString(), "--output", warm.toString(), "--from-savepoint", savepoint.toString());
+    assertThat(r2.exit()).as(r2.err()).isZero();
+    var r3 = StateFixtures.run(new RunCommand(), "--spec", specFile.toString(), "--input",
+        from.toString(), "--output", cold.toString());
+    assertThat(r3.exit()).as(r3.err()).isZero();
+
+    List<String> fullLines = Files.readAllLines(full);
+    List<String> expected = fullLines.subList(fullLines.size() - fromT.size(), fullLines.size());
+    assertThat(expected.get(0)).contains(fromT.get(0).getTransactionId().toString());
+    List<String> warmLines = Files.readAllLines(warm);
+    assertThat(warmLines).hasSize(fromT.size());
+    for (int i = 0; i < expected.size(); i++) {
+      assertThat(warmLines.get(i)).as("event %d from the cut-over", i).isEqualTo(expected.get(i));
+    }
+    assertThat(Files.readAllLines(cold)).isNotEqualTo(expected);
+  }
+
+  @Test
+  void refusesToOverwriteASavepointUnlessForced() throws Exception {
+    Path specFile = StateFixtures.spec(dir, "features.yaml",
+        "  - {name: c1h, entity: card, aggregation: count, window: 1h}\n");
+    CompiledSpec spec = CompiledSpec.load(specFile);
+    Path all = StateFixtures.events(dir.resolve("all.jsonl"), spec,
+        RandomStreams.generate(3, 200, 10, 3));
+    Path savepoint = Files.createDirectories(dir.resolve("sp"));
+    String[] args = {"--spec", specFile.toString(), "--input", all.toString(), "--cutover",
+        "2030-01-01T00:00:00Z", "--savepoint", savepoint.toString()};
+    var refused = StateFixtures.run(new BootstrapCommand(), args);
+    assertThat(refused.exit()).isEqualTo(2);
+    assertThat(refused.err()).contains("exists; pass --force");
+    assertThat(savepoint.resolve("_metadata")).doesNotExist();
+
+    String[] forced = java.util.Arrays.copyOf(args, args.length + 1);
+    forced[args.length] = "--force";
+    var ok = StateFixtures.run(new BootstrapCommand(), forced);
+    assertThat(ok.exit()).as(ok.err()).isZero();
+    assertThat(savepoint.resolve("_metadata")).isRegularFile();
+    try (var siblings = Files.list(dir)) {
+      assertThat(siblings.map(p -> p.getFileName().toString()))
+          .noneMatch(n -> n.contains(".partial-") || n.contains(".old-"));
+    }
+  }
+}
