@@ -11,12 +11,12 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     description = "Benchmarks on this machine; figures and the commands that made them are in"
         + " benchmarks/README.md.",
-    subcommands = {FeaturesBenchmark.class})
+    subcommands = {FeaturesBenchmark.class, PipelineBenchmark.class})
 public final class BenchCommand implements Runnable {
   @Spec CommandSpec spec;
 
   @Override
   public void run() {
-    throw new ParameterException(spec.commandLine(), "Missing a command (features).");
+    throw new ParameterException(spec.commandLine(), "Missing a command (features, pipeline).");
   }
 }

@@ -1,0 +1,362 @@
+package dev.vigil.benchmarks;
+
+import dev.vigil.infra.Ports;
+import dev.vigil.infra.kafka.KafkaBroker;
+import dev.vigil.infra.kafka.KafkaBrokerProcess;
+import dev.vigil.infra.registry.ApicurioRegistry;
+import dev.vigil.jobs.ScoringConfig;
+import dev.vigil.jobs.ScoringJob;
+import dev.vigil.jobs.Sinks;
+import dev.vigil.models.demo.DemoModel;
+import dev.vigil.transforms.spec.CompiledSpec;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.apache.flink.api.common.JobStatus;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code vigil bench pipeline}: the scoring job end to end (Kafka source, decode, features, model,
+ * Kafka sinks) against a pass-through ceiling (Kafka source, decode, a Score-like record, Kafka
+ * sink), under at-least-once and exactly-once sinks. A real broker (its own JVM), a real Apicurio
+ * registry, a Flink MiniCluster with RocksDB and checkpoints. Per contender and guarantee, one job
+ * measures two things in a row: (1) saturation: N events produced before the job starts, read
+ * from earliest; events/s from the first to the last score visible to a read_committed consumer;
+ * (2) latency: a producer then sends at a fixed rate; per event, the time its score becomes
+ * visible to that consumer minus the time it was sent; p50 and p99 after a warm-up.
+ */
+@Command(
+    name = "pipeline",
+    mixinStandardHelpOptions = true,
+    sortOptions = false,
+    description = {
+      "The scoring job (examples/features.yaml, the demo model) vs a decode -> encode pass-through,"
+          + " on a local Kafka broker and Apicurio registry: events/s at saturation and"
+          + " produce-to-committed-score latency at a fixed rate, per delivery guarantee.",
+      "One JSON line per contender and guarantee on standard output; progress on standard error."
+    })
+public final class PipelineBenchmark implements Callable<Integer> {
+  static final List<String> CONTENDERS = List.of("pass_through", "vigil");
+  static final List<String> GUARANTEES = List.of("at_least_once", "exactly_once");
+
+  @Spec CommandSpec spec;
+
+  @Option(names = "--quick", description = "100,000 events, 15 s of latency: all four lines in"
+      + " under 5 minutes.")
+  boolean quick;
+
+  @Option(names = "--events", paramLabel = "N",
+      description = "Events produced before each job starts, for the saturation figure (default"
+          + " 1,000,000; --quick 100,000).")
+  Integer events;
+
+  @Option(names = "--rate", defaultValue = "5000", paramLabel = "R",
+      description = "Events per second of the latency measurement. Default: ${DEFAULT-VALUE}.")
+  double rate;
+
+  @Option(names = "--latency-seconds", paramLabel = "S",
+      description = "Seconds of latency measured after the warm-up (default 60; --quick 15).")
+  Integer latencySeconds;
+
+  @Option(names = "--warmup-seconds", paramLabel = "S",
+      description = "Seconds sent at the rate before latency counts (default 10; --quick 5).")
+  Integer warmupSeconds;
+
+  @Option(names = "--contenders", split = ",", paramLabel = "NAME",
+      defaultValue = "pass_through,vigil",
+      description = "Which to run, in order. Default: ${DEFAULT-VALUE}.")
+  List<String> contenders;
+
+  @Option(names = "--guarantees", split = ",", paramLabel = "G",
+      defaultValue = "at_least_once,exactly_once",
+      description = "Delivery guarantees of every sink, in order. Default: ${DEFAULT-VALUE}.")
+  List<String> guarantees;
+
+  @Option(names = "--output", paramLabel = "FILE", description = "Also append the JSON lines here.")
+  Path output;
+
+  @Option(names = "--spec", defaultValue = "examples/features.yaml", paramLabel = "FILE",
+      description = "The feature spec (the demo model's inputs). Default: ${DEFAULT-VALUE}.")
+  Path specFile;
+
+  @Option(names = "--cards", defaultValue = "10000", paramLabel = "N",
+      description = "Cards of the generated payments. Default: ${DEFAULT-VALUE}.")
+  int cards;
+
+  @Option(names = "--parallelism", defaultValue = "1", paramLabel = "P",
+      description = "Parallelism of every operator (and partitions of the input topic)."
+          + " Default: ${DEFAULT-VALUE}.")
+  int parallelism;
+
+  @Option(names = "--checkpoint-interval-ms", defaultValue = "250", paramLabel = "MS",
+      description = "Checkpoint interval under both guarantees; exactly-once scores become visible"
+          + " at each checkpoint. Default: ${DEFAULT-VALUE}.")
+  long checkpointIntervalMs;
+
+  @Option(names = "--buffer-timeout-ms", paramLabel = "MS",
+      description = "Flink's execution.buffer-timeout.interval (how long a network buffer may wait"
+          + " to fill before it is sent); default: Flink's own (100 ms), as deployed.")
+  Long bufferTimeoutMs;
+
+  @Option(names = "--broker", defaultValue = "process", paramLabel = "WHERE",
+      description = "process (the broker in its own JVM) or in-process. Default: ${DEFAULT-VALUE}.")
+  String brokerMode;
+
+  @Option(names = "--time-cap-seconds", paramLabel = "S",
+      description = "Give up waiting for the scores of a phase after this long (default 900;"
+          + " --quick 120).")
+  Integer capSeconds;
+
+  /** One contender under one guarantee. */
+  record Result(String contender, String guarantee, long events, double eventsPerSecond,
+      double p50, double p99, boolean capped) {
+    String json() {
+      return String.format(Locale.ROOT,
+          "{\"benchmark\":\"pipeline\",\"contender\":\"%s\",\"guarantee\":\"%s\",\"events\":%d,"
+              + "\"events_per_second\":%.0f,\"latency_p50_ms\":%.1f,\"latency_p99_ms\":%.1f%s}",
+          contender, guarantee, events, eventsPerSecond, p50, p99, capped ? ",\"capped\":true" : "");
+    }
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    for (String c : contenders) {
+      if (!CONTENDERS.contains(c)) {
+        throw new ParameterException(spec.commandLine(), "--contenders: unknown '" + c + "'; use "
+            + String.join(", ", CONTENDERS));
+      }
+    }
+    for (String g : guarantees) {
+      if (!GUARANTEES.contains(g)) {
+        throw new ParameterException(spec.commandLine(), "--guarantees: unknown '" + g + "'; use "
+            + String.join(", ", GUARANTEES));
+      }
+    }
+    if (!brokerMode.equals("process") && !brokerMode.equals("in-process")) {
+      throw new ParameterException(spec.commandLine(), "--broker: '" + brokerMode
+          + "' is not process or in-process");
+    }
+    if (!Files.isRegularFile(specFile)) {
+      throw new ParameterException(spec.commandLine(), "--spec: " + specFile + ": no such file");
+    }
+    int n = events != null ? events : quick ? 100_000 : 1_000_000;
+    int measured = latencySeconds != null ? latencySeconds : quick ? 15 : 60;
+    int warmup = warmupSeconds != null ? warmupSeconds : quick ? 5 : 10;
+    int cap = capSeconds != null ? capSeconds : quick ? 120 : 900;
+    int warm = (int) Math.round(rate * warmup);
+    int paced = warm + (int) Math.round(rate * measured);
+    CompiledSpec compiled = CompiledSpec.load(specFile);
+    PrintWriter out = spec.commandLine().getOut();
+    Path work = Files.createTempDirectory("vigil-bench-pipeline");
+    AutoCloseable broker = null;
+    ApicurioRegistry registry = null;
+    try {
+      Path model = DemoModel.extractTo(work.resolve("model"));
+      long t0 = System.nanoTime();
+      String bootstrap;
+      if (brokerMode.equals("process")) {
+        KafkaBrokerProcess b = KafkaBrokerProcess.start(Ports.free(), "1g");
+        broker = b;
+        bootstrap = b.bootstrapServers();
+      } else {
+        KafkaBroker b = KafkaBroker.start();
+        broker = b;
+        bootstrap = b.bootstrapServers();
+      }
+      registry = ApicurioRegistry.start();
+      System.err.printf(Locale.ROOT, "bench pipeline: broker (%s) at %s, registry at %s, up in"
+          + " %.1f s%n", brokerMode, bootstrap, registry.confluentApiUrl(),
+          (System.nanoTime() - t0) / 1e9);
+      PipelineKafka.Input input = PipelineKafka.Input.generate(registry.confluentApiUrl(),
+          n + paced, cards);
+      System.err.printf(Locale.ROOT, "bench pipeline: %,d events pre-produced per job, then %,d"
+          + " at %,.0f/s (latency after the first %d s); %,d cards; parallelism %d, RocksDB,"
+          + " checkpoints every %d ms, buffer timeout %s%n", n, paced, rate, warmup, cards,
+          parallelism, checkpointIntervalMs,
+          bufferTimeoutMs == null ? "Flink's default" : bufferTimeoutMs + " ms");
+      int runId = 0;
+      for (String guarantee : guarantees) {
+        for (String contender : contenders) {
+          Result r = run(++runId, contender, guarantee, bootstrap, registry.confluentApiUrl(),
+              compiled, model, input, n, warm, paced, Duration.ofSeconds(cap), work);
+          out.println(r.json());
+          out.flush();
+          if (output != null) {
+            Files.writeString(output, r.json() + "\n", StandardOpenOption.CREATE,
+                StandardOpenOption.APPEND);
+          }
+        }
+      }
+      return 0;
+    } finally {
+      if (registry != null) {
+        registry.close();
+      }
+      if (broker != null) {
+        broker.close();
+      }
+      Harness.deleteTree(work);
+    }
+  }
+
+  Result run(int runId, String contender, String guarantee, String bootstrap, String registryUrl,
+      CompiledSpec compiled, Path model, PipelineKafka.Input input, int n, int warm, int paced,
+      Duration cap, Path work) throws Exception {
+    String name = "bench" + runId + "." + contender + "." + guarantee;
+    PipelineKafka.createTopic(bootstrap, name + ".in", parallelism);
+    for (String t : List.of(".scores", ".features", ".dead")) {
+      PipelineKafka.createTopic(bootstrap, name + t, 1);
+    }
+    long t0 = System.nanoTime();
+    PipelineKafka.produceAll(bootstrap, name + ".in", input, 0, n);
+    System.err.printf(Locale.ROOT, "bench pipeline: %s %s: %,d events in %s in %.1f s%n",
+        contender, guarantee, n, name + ".in", (System.nanoTime() - t0) / 1e9);
+
+    Map<String, String> keys = new HashMap<>();
+    keys.put("bootstrap.servers", bootstrap);
+    keys.put("registry.url", registryUrl);
+    keys.put("input.topic", name + ".in");
+    keys.put("scores.topic", name + ".scores");
+    keys.put("features.topic", name + ".features");
+    keys.put("dead-letters.topic", name + ".dead");
+    keys.put("group.id", name);
+    keys.put("transactional.id.prefix", name);
+    keys.put("spec", specFile.toString());
+    keys.put("model", model.toString());
+    keys.put("parallelism", Integer.toString(parallelism));
+    keys.put("checkpoint.interval", checkpointIntervalMs + "ms");
+    keys.put("transaction.timeout", "1m");
+    keys.put("starting.offsets", "earliest");
+    keys.put("scores.delivery", guarantee);
+    keys.put("features.delivery", guarantee);
+    keys.put("dead-letters.delivery", guarantee);
+    ScoringConfig config = ScoringConfig.of(keys);
+
+    Path chk = work.resolve("checkpoints-" + runId);
+    Configuration flink = new Configuration();
+    flink.setString("state.backend.type", "rocksdb");
+    flink.setString("execution.checkpointing.dir", chk.toUri().toString());
+    // As deployed (k8s/base): incremental RocksDB checkpoints.
+    flink.setString("execution.checkpointing.incremental", "true");
+    flink.setString("execution.checkpointing.num-retained", "1");
+    flink.setString("parallelism.default", Integer.toString(parallelism));
+    flink.setString("rest.bind-address", "127.0.0.1");
+    if (bufferTimeoutMs != null) {
+      flink.setString("execution.buffer-timeout.interval", bufferTimeoutMs + " ms");
+    }
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flink);
+    if (contender.equals("vigil")) {
+      ScoringJob.defineWorkflow(env, config, compiled, ScoringJob.source(env, config, null),
+          Sinks.kafka(config));
+    } else {
+      PassThroughJob.defineWorkflow(env, config, compiled, ScoringJob.source(env, config, null),
+          Sinks.kafka(config).scores());
+    }
+
+    int total = n + paced;
+    try (PipelineKafka.ScoreWatcher watcher =
+        new PipelineKafka.ScoreWatcher(bootstrap, config.scoresTopic(), total)) {
+      JobClient job = env.executeAsync("bench pipeline " + contender + " " + guarantee);
+      try {
+        // (1) saturation
+        boolean complete = await(job, watcher, n, cap, contender + " " + guarantee + " saturation");
+        long seen = watcher.distinct();
+        long first = watcher.firstPollNanos();
+        long last = watcher.lastSeen(0, n);
+        // Events after the first visible poll, over the time from it to the last: the first poll
+        // (under exactly-once, the whole first committed transaction) has no duration of its own.
+        long after = seen - watcher.firstPollCount();
+        double seconds = (last - first) / 1e9;
+        double perSecond = after > 0 && seconds > 0 ? after / seconds : 0;
+        System.err.printf(Locale.ROOT, "bench pipeline: %s %s: %,d scores visible, %,d of them"
+            + " over %.2f s after the first poll: %,.0f events/s%n", contender, guarantee, seen,
+            after, seconds, perSecond);
+        if (!complete) {
+          return new Result(contender, guarantee, seen, perSecond, Double.NaN, Double.NaN, true);
+        }
+
+        // (2) latency at a fixed rate, on the same (warm, caught-up) job
+        long[] producedAt = new long[total];
+        PipelineKafka.PacedProducer producer = new PipelineKafka.PacedProducer(bootstrap,
+            config.inputTopic(), input, n, total, rate, producedAt);
+        producer.start();
+        boolean latencyComplete =
+            await(job, watcher, total, cap.plus(Duration.ofSeconds((long) (paced / rate))),
+                contender + " " + guarantee + " latency");
+        producer.join();
+        producer.check();
+        double[] ms = new double[total - n - warm];
+        int k = 0;
+        for (int i = n + warm; i < total; i++) {
+          if (watcher.seenAt[i] != 0) {
+            ms[k++] = (watcher.seenAt[i] - producedAt[i]) / 1e6;
+          }
+        }
+        ms = Arrays.copyOf(ms, k);
+        Arrays.sort(ms);
+        double p50 = percentile(ms, 0.50);
+        double p99 = percentile(ms, 0.99);
+        System.err.printf(Locale.ROOT, "bench pipeline: %s %s: sent at %,.0f/s; latency over %,d"
+            + " events: p50 %.1f ms, p90 %.1f, p99 %.1f, p99.9 %.1f, max %.1f; duplicates %d%n",
+            contender, guarantee, producer.achievedRate, k, p50, percentile(ms, 0.90), p99,
+            percentile(ms, 0.999), k == 0 ? Double.NaN : ms[k - 1], watcher.duplicates());
+        return new Result(contender, guarantee, seen, perSecond, p50, p99, !latencyComplete);
+      } finally {
+        job.cancel().get();
+      }
+    } finally {
+      Harness.deleteTree(chk);
+    }
+  }
+
+  /** Waits until {@code target} events have a visible score; false at the cap. */
+  private static boolean await(JobClient job, PipelineKafka.ScoreWatcher watcher, long target,
+      Duration cap, String what) throws Exception {
+    long start = System.nanoTime();
+    long lastPrint = start;
+    while (watcher.distinct() < target) {
+      Thread.sleep(20);
+      JobStatus status = job.getJobStatus().get();
+      if (status.isGloballyTerminalState()) {
+        job.getJobExecutionResult().get(); // throws the failure
+        throw new IllegalStateException(what + ": the job ended early (" + status + ")");
+      }
+      long now = System.nanoTime();
+      if (now - start > cap.toNanos()) {
+        System.err.printf(Locale.ROOT, "bench pipeline: %s: only %,d of %,d scores after %d s%n",
+            what, watcher.distinct(), target, cap.toSeconds());
+        return false;
+      }
+      if (now - lastPrint > 10_000_000_000L) {
+        lastPrint = now;
+        System.err.printf(Locale.ROOT, "bench pipeline: %s: %,d / %,d scores%n", what,
+            watcher.distinct(), target);
+      }
+    }
+    return true;
+  }
+
+  /** The nearest-rank percentile of sorted values (NaN if none). */
+  static double percentile(double[] sorted, double q) {
+    if (sorted.length == 0) {
+      return Double.NaN;
+    }
+    int rank = (int) Math.ceil(q * sorted.length);
+    return sorted[Math.max(0, Math.min(sorted.length - 1, rank - 1))];
+  }
+}

@@ -1,0 +1,278 @@
+package dev.vigil.benchmarks;
+
+import dev.vigil.avro.Transaction;
+import dev.vigil.models.demo.FraudGenerator;
+import dev.vigil.schemas.registry.SchemaRegistryClient;
+import dev.vigil.schemas.serde.AvroWireSerializer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * The Kafka side of {@code vigil bench pipeline}: the input (wire-format Transactions keyed by
+ * card_id, serialized once), the bulk and the paced producer, and the read_committed watcher of the
+ * scores topic that times when each score becomes visible.
+ */
+final class PipelineKafka {
+  private PipelineKafka() {}
+
+  static final String SUBJECT = "payments.transactions-value";
+
+  /**
+   * Event {@code i} is transaction {@code "t" + i}: {@link FraudGenerator} payments (seeded, in
+   * event-time order, from a year ago), key = card_id, value = Confluent wire format.
+   */
+  record Input(byte[][] keys, byte[][] values) {
+    static Input generate(String registryUrl, int n, int cards) {
+      AvroWireSerializer<Transaction> serializer = AvroWireSerializer.forSpecific(
+          SchemaRegistryClient.of(registryUrl), SUBJECT, Transaction.class);
+      Instant start = Instant.ofEpochMilli(
+          (System.currentTimeMillis() - Duration.ofDays(365).toMillis()) / 60_000 * 60_000);
+      Iterator<FraudGenerator.Labelled> it =
+          FraudGenerator.generate(42, cards, start, Duration.ofDays(365), 3.0);
+      byte[][] keys = new byte[n][];
+      byte[][] values = new byte[n][];
+      for (int i = 0; i < n; i++) {
+        if (!it.hasNext()) {
+          throw new IllegalArgumentException(cards + " cards pay " + i + " times in a year, fewer"
+              + " than the " + n + " events asked for: use more cards");
+        }
+        Transaction tx = it.next().tx();
+        tx.setTransactionId("t" + i);
+        keys[i] = tx.getCardId().getBytes(StandardCharsets.UTF_8);
+        values[i] = serializer.serialize(tx);
+      }
+      return new Input(keys, values);
+    }
+
+    int size() {
+      return values.length;
+    }
+  }
+
+  static Admin admin(String bootstrap) {
+    return Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+        AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30_000));
+  }
+
+  static void createTopic(String bootstrap, String name, int partitions) {
+    try (Admin admin = admin(bootstrap)) {
+      admin.createTopics(List.of(new NewTopic(name, partitions, (short) 1))).all().get();
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("cannot create topic " + name + ": " + e.getCause(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Sends events {@code [from, to)} as fast as the broker takes them (batched), and waits. */
+  static void produceAll(String bootstrap, String topic, Input input, int from, int to) {
+    Map<String, Object> p = Map.of(
+        ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+        ProducerConfig.LINGER_MS_CONFIG, 20,
+        ProducerConfig.BATCH_SIZE_CONFIG, 512 * 1024,
+        ProducerConfig.BUFFER_MEMORY_CONFIG, 128L * 1024 * 1024);
+    AtomicReference<Exception> failed = new AtomicReference<>();
+    try (KafkaProducer<byte[], byte[]> producer =
+        new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
+      for (int i = from; i < to; i++) {
+        producer.send(new ProducerRecord<>(topic, input.keys()[i], input.values()[i]),
+            (m, e) -> {
+              if (e != null) {
+                failed.compareAndSet(null, e);
+              }
+            });
+      }
+      producer.flush();
+    }
+    if (failed.get() != null) {
+      throw new IllegalStateException("cannot produce to " + topic, failed.get());
+    }
+  }
+
+  /**
+   * Sends events {@code [from, to)} at {@code rate} per second: every half millisecond, the events
+   * due by now, each stamped (System.nanoTime, just before {@code send}) in {@code producedAt} and,
+   * in its Kafka timestamp, with the wall clock. No linger: a record leaves when it is sent.
+   */
+  static final class PacedProducer extends Thread {
+    private final String bootstrap;
+    private final String topic;
+    private final Input input;
+    private final int from;
+    private final int to;
+    private final double rate;
+    private final long[] producedAt;
+    private final AtomicReference<Exception> failed = new AtomicReference<>();
+    volatile double achievedRate;
+
+    PacedProducer(String bootstrap, String topic, Input input, int from, int to, double rate,
+        long[] producedAt) {
+      super("bench-paced-producer");
+      setDaemon(true);
+      this.bootstrap = bootstrap;
+      this.topic = topic;
+      this.input = input;
+      this.from = from;
+      this.to = to;
+      this.rate = rate;
+      this.producedAt = producedAt;
+    }
+
+    @Override
+    public void run() {
+      Map<String, Object> p = Map.of(
+          ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+          ProducerConfig.LINGER_MS_CONFIG, 0);
+      try (KafkaProducer<byte[], byte[]> producer =
+          new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
+        long start = System.nanoTime();
+        int i = from;
+        while (i < to) {
+          long due = Math.min(to, from + 1 + (long) ((System.nanoTime() - start) * rate / 1e9));
+          long wall = System.currentTimeMillis();
+          for (; i < due; i++) {
+            producedAt[i] = System.nanoTime();
+            producer.send(new ProducerRecord<>(topic, null, wall, input.keys()[i],
+                input.values()[i]), (m, e) -> {
+                  if (e != null) {
+                    failed.compareAndSet(null, e);
+                  }
+                });
+          }
+          LockSupport.parkNanos(500_000);
+        }
+        producer.flush();
+        achievedRate = (to - from) / ((System.nanoTime() - start) / 1e9);
+      } catch (RuntimeException e) {
+        failed.compareAndSet(null, e);
+      }
+    }
+
+    void check() {
+      if (failed.get() != null) {
+        throw new IllegalStateException("the paced producer failed", failed.get());
+      }
+    }
+  }
+
+  /**
+   * Reads the scores topic from the beginning with {@code isolation.level = read_committed} and
+   * notes, per event (the record key is the transaction id {@code "t" + i}), the System.nanoTime
+   * at which the poll that returned its first score came back: when it became visible to a
+   * read_committed consumer. Fetches wait at most 10 ms on the broker, and one poll takes all that
+   * is visible (up to 64 MB), so an exactly-once commit shows up as one poll.
+   */
+  static final class ScoreWatcher implements AutoCloseable {
+    final long[] seenAt;
+    private final AtomicLong distinct = new AtomicLong();
+    private final AtomicLong duplicates = new AtomicLong();
+    private volatile long firstPollNanos;
+    private volatile int firstPollCount;
+    private volatile boolean stop;
+    private final AtomicReference<Exception> failed = new AtomicReference<>();
+    private final Thread thread;
+
+    ScoreWatcher(String bootstrap, String topic, int capacity) {
+      this.seenAt = new long[capacity];
+      Map<String, Object> c = Map.of(
+          ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+          ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
+          ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
+          ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 10,
+          ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1_000_000,
+          ConsumerConfig.FETCH_MAX_BYTES_CONFIG, 64 * 1024 * 1024,
+          ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 64 * 1024 * 1024);
+      KafkaConsumer<byte[], byte[]> consumer =
+          new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+      List<TopicPartition> partitions = consumer.partitionsFor(topic).stream()
+          .map(p -> new TopicPartition(topic, p.partition())).toList();
+      consumer.assign(partitions);
+      consumer.seekToBeginning(partitions);
+      thread = new Thread(() -> read(consumer), "bench-score-watcher");
+      thread.setDaemon(true);
+      thread.start();
+    }
+
+    private void read(KafkaConsumer<byte[], byte[]> consumer) {
+      try (consumer) {
+        while (!stop) {
+          ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(50));
+          long now = System.nanoTime();
+          if (records.isEmpty()) {
+            continue;
+          }
+          if (firstPollNanos == 0) {
+            firstPollCount = records.count();
+            firstPollNanos = now;
+          }
+          for (ConsumerRecord<byte[], byte[]> r : records) {
+            String key = new String(r.key(), StandardCharsets.US_ASCII);
+            int i = Integer.parseInt(key, 1, key.length(), 10);
+            if (seenAt[i] == 0) {
+              seenAt[i] = now;
+              distinct.incrementAndGet();
+            } else {
+              duplicates.incrementAndGet();
+            }
+          }
+        }
+      } catch (RuntimeException e) {
+        failed.compareAndSet(null, e);
+      }
+    }
+
+    /** Events with a visible score (reads after this see their {@link #seenAt}). */
+    long distinct() {
+      if (failed.get() != null) {
+        throw new IllegalStateException("the scores reader failed", failed.get());
+      }
+      return distinct.get();
+    }
+
+    long duplicates() {
+      return duplicates.get();
+    }
+
+    long firstPollNanos() {
+      return firstPollNanos;
+    }
+
+    int firstPollCount() {
+      return firstPollCount;
+    }
+
+    /** The latest visibility time among events {@code [from, to)}. */
+    long lastSeen(int from, int to) {
+      return Arrays.stream(seenAt, from, to).max().orElse(0);
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+      stop = true;
+      thread.join(10_000);
+    }
+  }
+}

@@ -1,0 +1,45 @@
+package dev.vigil.benchmarks;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/**
+ * The pipeline benchmark end to end on a tiny input (real broker, real registry, MiniCluster): one
+ * JSON line per contender, in the format, every pre-produced event scored.
+ */
+class PipelineBenchmarkITCase {
+  @Test
+  void writesOneJsonLinePerContenderWithEveryInputEventScored() throws Exception {
+    StringWriter out = new StringWriter();
+    CommandLine cl = new CommandLine(new PipelineBenchmark());
+    cl.setOut(new PrintWriter(out));
+    int exit = cl.execute("--events", "2000", "--rate", "500", "--warmup-seconds", "1",
+        "--latency-seconds", "2", "--cards", "200", "--guarantees", "at_least_once",
+        "--contenders", "pass_through,vigil", "--spec", "../examples/features.yaml",
+        "--time-cap-seconds", "60");
+    assertThat(exit).isZero();
+    List<String> lines = out.toString().lines().toList();
+    assertThat(lines).hasSize(2);
+    ObjectMapper json = new ObjectMapper();
+    for (int i = 0; i < 2; i++) {
+      JsonNode line = json.readTree(lines.get(i));
+      assertThat(line.fieldNames()).toIterable().containsExactly("benchmark", "contender",
+          "guarantee", "events", "events_per_second", "latency_p50_ms", "latency_p99_ms");
+      assertThat(line.get("benchmark").asText()).isEqualTo("pipeline");
+      assertThat(line.get("contender").asText()).isEqualTo(i == 0 ? "pass_through" : "vigil");
+      assertThat(line.get("guarantee").asText()).isEqualTo("at_least_once");
+      assertThat(line.get("events").asLong()).isEqualTo(2000);
+      assertThat(line.get("events_per_second").asDouble()).isPositive();
+      assertThat(line.get("latency_p50_ms").asDouble()).isPositive();
+      assertThat(line.get("latency_p99_ms").asDouble())
+          .isGreaterThanOrEqualTo(line.get("latency_p50_ms").asDouble());
+    }
+  }
+}
