@@ -2,6 +2,7 @@ package dev.vigil.cli;
 
 import dev.vigil.benchmarks.BenchCommand;
 import dev.vigil.schemas.contracts.cli.ContractsCommand;
+import dev.vigil.statetools.StateCommand;
 import dev.vigil.transforms.cli.FeaturesCommand;
 import dev.vigil.transforms.run.RunCommand;
 import java.util.List;
@@ -12,6 +13,7 @@ final class Commands {
 
   static List<Object> all() {
     return List.of(new ContractsCommand(), new FeaturesCommand(), new RunCommand(),
+        new StateCommand(),
         new BenchCommand());
   }
 }

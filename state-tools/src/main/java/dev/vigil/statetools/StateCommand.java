@@ -11,7 +11,8 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     description = "Savepoints of the feature stages: build one from history, add a feature to"
         + " one, inspect and verify one (docs/state-tools.md).",
-    subcommands = {BootstrapCommand.class})
+    subcommands = {BootstrapCommand.class, AddFeatureCommand.class, InspectCommand.class,
+        VerifyCommand.class})
 public final class StateCommand implements Runnable {
   @Spec CommandSpec spec;
 
