@@ -1,0 +1,40 @@
+package dev.vigil.k8s;
+
+import java.util.Collection;
+
+/** The closest of some names to a misspelt one (Levenshtein distance). */
+final class Closest {
+  private Closest() {}
+
+  static String to(String wrong, Collection<String> names) {
+    String best = null;
+    int bestDistance = Integer.MAX_VALUE;
+    for (String n : names) {
+      int d = distance(wrong, n);
+      if (d < bestDistance || (d == bestDistance && best != null && n.compareTo(best) < 0)) {
+        best = n;
+        bestDistance = d;
+      }
+    }
+    return best;
+  }
+
+  static int distance(String a, String b) {
+    int[] prev = new int[b.length() + 1];
+    int[] cur = new int[b.length() + 1];
+    for (int j = 0; j <= b.length(); j++) {
+      prev[j] = j;
+    }
+    for (int i = 1; i <= a.length(); i++) {
+      cur[0] = i;
+      for (int j = 1; j <= b.length(); j++) {
+        int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+        cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
+      }
+      int[] t = prev;
+      prev = cur;
+      cur = t;
+    }
+    return prev[b.length()];
+  }
+}
