@@ -46,11 +46,18 @@ final class TestingKafka {
 
   /** Sends {@code values} in order (key per record, may be null), waiting for each ack. */
   static List<Produced> produce(String topic, List<byte[]> keys, List<byte[]> values) {
+    return produce(topic, null, keys, values);
+  }
+
+  /** As {@link #produce(String, List, List)}, to the given partition of each record (or by key). */
+  static List<Produced> produce(String topic, List<Integer> partitions, List<byte[]> keys,
+      List<byte[]> values) {
     List<Produced> out = new ArrayList<>();
     try (KafkaProducer<byte[], byte[]> producer = producer()) {
       for (int i = 0; i < values.size(); i++) {
-        RecordMetadata m = producer.send(new ProducerRecord<>(topic, keys.get(i), values.get(i)))
-            .get();
+        Integer partition = partitions == null ? null : partitions.get(i);
+        RecordMetadata m = producer.send(
+            new ProducerRecord<>(topic, partition, keys.get(i), values.get(i))).get();
         out.add(new Produced(keys.get(i), values.get(i), m.partition(), m.offset()));
       }
     } catch (InterruptedException e) {
