@@ -36,7 +36,8 @@ import picocli.CommandLine.Spec;
  * sink), under at-least-once and exactly-once sinks. A real broker (its own JVM), a real Apicurio
  * registry, a Flink MiniCluster with RocksDB and checkpoints. Per contender and guarantee, one job
  * measures two things in a row: (1) saturation: N events produced before the job starts, read
- * from earliest; events/s from the first to the last score visible to a read_committed consumer;
+ * from earliest; events/s from the first score written (its {@code scored_at}) to the last score
+ * visible to a read_committed consumer;
  * (2) latency: a producer then sends at a fixed rate; per event, the time its score becomes
  * visible to that consumer minus the time it was sent; p50 and p99 after a warm-up.
  */
@@ -77,6 +78,12 @@ public final class PipelineBenchmark implements Callable<Integer> {
       description = "Seconds sent at the rate before latency counts (default 10; --quick 5).")
   Integer warmupSeconds;
 
+  @Option(names = "--warmup-events", paramLabel = "N",
+      description = "Before measuring, each contender under each guarantee runs once on this many"
+          + " events, untimed, so that no contender pays the JVM's JIT warm-up for the others"
+          + " (default 100,000; --quick 30,000; 0 to skip).")
+  Integer warmupEvents;
+
   @Option(names = "--contenders", split = ",", paramLabel = "NAME",
       defaultValue = "pass_through,vigil",
       description = "Which to run, in order. Default: ${DEFAULT-VALUE}.")
@@ -112,6 +119,11 @@ public final class PipelineBenchmark implements Callable<Integer> {
       description = "Flink's execution.buffer-timeout.interval (how long a network buffer may wait"
           + " to fill before it is sent); default: Flink's own (100 ms), as deployed.")
   Long bufferTimeoutMs;
+
+  @Option(names = "--object-reuse", hidden = true,
+      description = "pipeline.object-reuse: true (not deployed; to see what the copies between"
+          + " chained operators cost).")
+  boolean objectReuse;
 
   @Option(names = "--broker", defaultValue = "process", paramLabel = "WHERE",
       description = "process (the broker in its own JVM) or in-process. Default: ${DEFAULT-VALUE}.")
@@ -186,10 +198,22 @@ public final class PipelineBenchmark implements Callable<Integer> {
           n + paced, cards);
       System.err.printf(Locale.ROOT, "bench pipeline: %,d events pre-produced per job, then %,d"
           + " at %,.0f/s (latency after the first %d s); %,d cards; parallelism %d, RocksDB,"
-          + " checkpoints every %d ms, buffer timeout %s%n", n, paced, rate, warmup, cards,
+          + " checkpoints every %d ms, buffer timeout %s%s%n", n, paced, rate, warmup, cards,
           parallelism, checkpointIntervalMs,
-          bufferTimeoutMs == null ? "Flink's default" : bufferTimeoutMs + " ms");
+          bufferTimeoutMs == null ? "Flink's default" : bufferTimeoutMs + " ms",
+          objectReuse ? ", object reuse" : "");
       int runId = 0;
+      int jit = Math.min(n + paced, warmupEvents != null ? warmupEvents : quick ? 30_000 : 100_000);
+      if (jit > 0) {
+        for (String guarantee : guarantees) {
+          for (String contender : contenders) {
+            System.err.printf(Locale.ROOT, "bench pipeline: warm-up (untimed): %s %s%n",
+                contender, guarantee);
+            run(++runId, contender, guarantee, bootstrap, registry.confluentApiUrl(), compiled,
+                model, input, jit, 0, 0, Duration.ofSeconds(cap), work);
+          }
+        }
+      }
       for (String guarantee : guarantees) {
         for (String contender : contenders) {
           Result r = run(++runId, contender, guarantee, bootstrap, registry.confluentApiUrl(),
@@ -259,6 +283,9 @@ public final class PipelineBenchmark implements Callable<Integer> {
     if (bufferTimeoutMs != null) {
       flink.setString("execution.buffer-timeout.interval", bufferTimeoutMs + " ms");
     }
+    if (objectReuse) {
+      flink.setString("pipeline.object-reuse", "true");
+    }
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flink);
     if (contender.equals("vigil")) {
       ScoringJob.defineWorkflow(env, config, compiled, ScoringJob.source(env, config, null),
@@ -276,18 +303,19 @@ public final class PipelineBenchmark implements Callable<Integer> {
         // (1) saturation
         boolean complete = await(job, watcher, n, cap, contender + " " + guarantee + " saturation");
         long seen = watcher.distinct();
-        long first = watcher.firstPollNanos();
+        // From the first score written (its scored_at) to the last score visible to a
+        // read_committed consumer: under exactly-once, the time before the first commit counts.
+        long first = watcher.firstScoredNanos();
         long last = watcher.lastSeen(0, n);
-        // Events after the first visible poll, over the time from it to the last: the first poll
-        // (under exactly-once, the whole first committed transaction) has no duration of its own.
-        long after = seen - watcher.firstPollCount();
         double seconds = (last - first) / 1e9;
-        double perSecond = after > 0 && seconds > 0 ? after / seconds : 0;
-        System.err.printf(Locale.ROOT, "bench pipeline: %s %s: %,d scores visible, %,d of them"
-            + " over %.2f s after the first poll: %,.0f events/s%n", contender, guarantee, seen,
-            after, seconds, perSecond);
-        if (!complete) {
-          return new Result(contender, guarantee, seen, perSecond, Double.NaN, Double.NaN, true);
+        double perSecond = seen > 1 && seconds > 0 ? (seen - 1) / seconds : 0;
+        System.err.printf(Locale.ROOT, "bench pipeline: %s %s: %,d scores visible, %.2f s from the"
+            + " first written to the last visible (%,d in the first visible poll, %.2f s after"
+            + " the first written): %,.0f events/s%n", contender, guarantee, seen, seconds,
+            watcher.firstPollCount(), (watcher.firstPollNanos() - first) / 1e9, perSecond);
+        if (!complete || paced == 0) {
+          return new Result(contender, guarantee, seen, perSecond, Double.NaN, Double.NaN,
+              !complete);
         }
 
         // (2) latency at a fixed rate, on the same (warm, caught-up) job

@@ -191,6 +191,9 @@ final class PipelineKafka {
     private final AtomicLong duplicates = new AtomicLong();
     private volatile long firstPollNanos;
     private volatile int firstPollCount;
+    private volatile long firstScoredAtMillis;
+    private final long wallAtStart = System.currentTimeMillis();
+    private final long nanosAtStart = System.nanoTime();
     private volatile boolean stop;
     private final AtomicReference<Exception> failed = new AtomicReference<>();
     private final Thread thread;
@@ -226,6 +229,7 @@ final class PipelineKafka {
           }
           if (firstPollNanos == 0) {
             firstPollCount = records.count();
+            firstScoredAtMillis = scoredAt(records.iterator().next().value());
             firstPollNanos = now;
           }
           for (ConsumerRecord<byte[], byte[]> r : records) {
@@ -242,6 +246,39 @@ final class PipelineKafka {
       } catch (RuntimeException e) {
         failed.compareAndSet(null, e);
       }
+    }
+
+    /**
+     * {@code Score.scored_at} of a wire-format Score: after the 5-byte frame, the Avro binary
+     * fields transaction_id (string), event_time and scored_at (longs), zig-zag varints.
+     */
+    static long scoredAt(byte[] wire) {
+      int[] pos = {5};
+      long idLength = varlong(wire, pos);
+      pos[0] += (int) idLength;
+      varlong(wire, pos);
+      return varlong(wire, pos);
+    }
+
+    private static long varlong(byte[] b, int[] pos) {
+      long raw = 0;
+      int shift = 0;
+      while (true) {
+        int x = b[pos[0]++] & 0xff;
+        raw |= (long) (x & 0x7f) << shift;
+        if (x < 0x80) {
+          return (raw >>> 1) ^ -(raw & 1);
+        }
+        shift += 7;
+      }
+    }
+
+    /**
+     * When the job wrote its first score (its scored_at, wall clock of this machine), as a
+     * System.nanoTime of this watcher's clock: the first record of the topic is the first written.
+     */
+    long firstScoredNanos() {
+      return nanosAtStart + (firstScoredAtMillis - wallAtStart) * 1_000_000;
     }
 
     /** Events with a visible score (reads after this see their {@link #seenAt}). */
