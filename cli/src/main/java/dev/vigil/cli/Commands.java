@@ -1,6 +1,7 @@
 package dev.vigil.cli;
 
 import dev.vigil.benchmarks.BenchCommand;
+import dev.vigil.localenv.DemoCommand;
 import dev.vigil.schemas.contracts.cli.ContractsCommand;
 import dev.vigil.statetools.StateCommand;
 import dev.vigil.transforms.cli.FeaturesCommand;
@@ -13,7 +14,7 @@ final class Commands {
 
   static List<Object> all() {
     return List.of(new ContractsCommand(), new FeaturesCommand(), new RunCommand(),
-        new StateCommand(),
+        new StateCommand(), new DemoCommand(),
         new BenchCommand());
   }
 }

@@ -1,0 +1,683 @@
+package dev.vigil.localenv;
+
+import dev.vigil.avro.Decision;
+import dev.vigil.avro.Transaction;
+import dev.vigil.jobs.ConfigException;
+import dev.vigil.jobs.DeadLetters;
+import dev.vigil.jobs.ScoringConfig;
+import dev.vigil.jobs.ScoringJob;
+import dev.vigil.jobs.Sinks;
+import dev.vigil.models.ModelException;
+import dev.vigil.models.demo.DemoModel;
+import dev.vigil.models.demo.FraudGenerator;
+import dev.vigil.models.demo.WriteDemoData;
+import dev.vigil.schemas.registry.SchemaRegistryClient;
+import dev.vigil.schemas.serde.AvroWireSerializer;
+import dev.vigil.statetools.Bootstrap;
+import dev.vigil.statetools.StateToolException;
+import dev.vigil.transforms.OperatorUids;
+import dev.vigil.transforms.spec.CompiledSpec;
+import dev.vigil.transforms.spec.Durations;
+import dev.vigil.transforms.spec.SpecException;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.apache.flink.api.common.JobID;
+import org.apache.flink.api.common.JobStatus;
+import org.apache.flink.runtime.jobgraph.JobGraph;
+import org.apache.flink.runtime.jobgraph.SavepointRestoreSettings;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code vigil demo}: Vigil end to end on one machine, loopback only.
+ *
+ * <ol>
+ *   <li>Starts a KRaft Kafka broker (its own JVM) and an Apicurio registry (its own JVM); global
+ *       compatibility BACKWARD; registers Transaction under {@code payments.transactions-value};
+ *       creates the topics (the input with one partition: every entity's events in one order, so
+ *       the streamed features equal the offline ones for every entity, not only the card).
+ *   <li>History: {@link FraudGenerator} payments of the cards for the days before the cut-over T
+ *       (a few minutes ago), written as JSON lines; {@link Bootstrap} turns them into a savepoint
+ *       under the scoring job's uids.
+ *   <li>A Flink MiniCluster with its web UI (RocksDB, fixed-delay restarts, checkpoints every
+ *       second, exactly-once sinks) runs {@link ScoringJob} restored from that savepoint, reading
+ *       the input topic from its earliest offset: it holds only live events, all from T on, so
+ *       nothing is counted twice.
+ *   <li>A producer sends live payments of the same cards from T on at a fixed rate, with bad
+ *       records mixed in; {@code --failures} kills the task manager mid-stream.
+ *   <li>read_committed consumers read scores, feature vectors and dead letters until every record
+ *       sent is accounted for; then the summary: counts, throughput, latency, precision and recall
+ *       against the generator's labels, and the streamed feature vectors of a sample checked
+ *       against the offline point-in-time evaluator over history + live.
+ * </ol>
+ *
+ * <p>Exit codes: 0 every invariant held; 1 one did not (the summary says which) or the results
+ * did not arrive in time; 2 bad options, a taken port, a process that would not start.
+ */
+@Command(
+    name = "demo",
+    mixinStandardHelpOptions = true,
+    sortOptions = false,
+    description = {
+      "Vigil end to end on this machine (127.0.0.1 only): a Kafka broker, an Apicurio registry"
+          + " and a Flink MiniCluster with its web UI; a year of generated card payments"
+          + " bootstrapped into a savepoint; the scoring job restored from it; live payments with"
+          + " injected fraud and bad records streamed through it.",
+      "Progress on standard error every 2 s; at the end a table and one JSON line on standard"
+          + " output. Everything it started is stopped at the end, on Ctrl-C and on errors."
+    })
+public final class DemoCommand implements Callable<Integer> {
+  static final String SUBJECT = "payments.transactions-value";
+  static final String INPUT = "payments.transactions";
+  static final String SCORES = "vigil.scores";
+  static final String FEATURES = "vigil.features";
+  static final String DEAD_LETTERS = "vigil.dead-letters";
+  /** How far before now the cut-over lies; live event times run from it for a few minutes. */
+  static final Duration CUTOVER_LAG = Duration.ofMinutes(5);
+
+  @Spec CommandSpec spec;
+
+  @Option(names = "--events", paramLabel = "N",
+      description = "Valid live payments to send (default 20,000; or --duration).")
+  Integer events;
+
+  @Option(names = "--duration", paramLabel = "DURATION",
+      description = "Send for this long instead (e.g. 60s, 5m): --rate x duration payments.")
+  String duration;
+
+  @Option(names = "--rate", defaultValue = "2000", paramLabel = "R",
+      description = "Records sent per second. Default: ${DEFAULT-VALUE}.")
+  double rate;
+
+  @Option(names = "--cards", defaultValue = "1000", paramLabel = "N",
+      description = "Cards of the generated payments (history and live). Default: ${DEFAULT-VALUE}.")
+  int cards;
+
+  @Option(names = "--history-days", defaultValue = "365", paramLabel = "D",
+      description = "Days of history before the cut-over, bootstrapped into the savepoint."
+          + " Default: ${DEFAULT-VALUE}.")
+  int historyDays;
+
+  @Option(names = "--history-rate", defaultValue = "2", paramLabel = "X",
+      description = "Payments per active card and day in the history. Default: ${DEFAULT-VALUE}.")
+  double historyRate;
+
+  @Option(names = "--seed", defaultValue = "42", paramLabel = "S",
+      description = "Seed of the generator (same seed, same payments). Default: ${DEFAULT-VALUE}.")
+  long seed;
+
+  @Option(names = "--bad-records", defaultValue = "10", paramLabel = "N",
+      description = "Malformed and contract-violating records mixed in at random positions, in"
+          + " turn: a duplicate (retry), not framed, unknown schema id, truncated Avro, negative"
+          + " amount, empty card_id, event time in the future. All must be dead-lettered."
+          + " Default: ${DEFAULT-VALUE}.")
+  int badRecords;
+
+  @Option(names = "--failures", defaultValue = "0", paramLabel = "N",
+      description = "Kill the job's task manager N times, spread over the stream; the job"
+          + " recovers from its checkpoints. Default: ${DEFAULT-VALUE}.")
+  int failures;
+
+  @Option(names = "--consistency-sample", defaultValue = "1000", paramLabel = "N",
+      description = "Streamed feature vectors compared with the offline evaluator."
+          + " Default: ${DEFAULT-VALUE}.")
+  int consistencySample;
+
+  @Option(names = "--parallelism", defaultValue = "2", paramLabel = "P",
+      description = "Parallelism of the scoring job. Default: ${DEFAULT-VALUE}.")
+  int parallelism;
+
+  @Option(names = "--kafka-port", defaultValue = "9092", paramLabel = "PORT",
+      description = "Default: ${DEFAULT-VALUE}.")
+  int kafkaPort;
+
+  @Option(names = "--registry-port", defaultValue = "8081", paramLabel = "PORT",
+      description = "Default: ${DEFAULT-VALUE}.")
+  int registryPort;
+
+  @Option(names = "--web-port", defaultValue = "8082", paramLabel = "PORT",
+      description = "The Flink web UI and REST API. Default: ${DEFAULT-VALUE}.")
+  int webPort;
+
+  @Option(names = "--spec", defaultValue = "examples/features.yaml", paramLabel = "F.yaml",
+      description = "The feature spec (the demo model's inputs). Default: ${DEFAULT-VALUE}.")
+  Path specFile;
+
+  @Option(names = "--work-dir", paramLabel = "DIR",
+      description = "Where each run gets a fresh folder (history, savepoint, checkpoints), deleted"
+          + " at the end. Default: .vigil/demo/ in the repository, else the system temp dir.")
+  Path workDir;
+
+  @Option(names = "--timeout", defaultValue = "120s", paramLabel = "DURATION",
+      description = "How long to wait, after the last record is sent, for every record to be"
+          + " scored or dead-lettered. Default: ${DEFAULT-VALUE}.")
+  String timeout;
+
+  @Option(names = "--keep-running",
+      description = "After the summary, leave everything up (endpoints printed) until Ctrl-C.")
+  boolean keepRunning;
+
+  /** The last summary (tests). */
+  Summary summary;
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    PrintWriter err = spec.commandLine().getErr();
+    long timeoutMillis;
+    int valid;
+    CompiledSpec compiled;
+    try {
+      timeoutMillis = Durations.parseMillis(timeout);
+      long durationMillis = duration == null ? 0 : Durations.parseMillis(duration);
+      if (events != null && duration != null) {
+        return usage(err, "--events and --duration: give one or the other");
+      }
+      valid = duration != null ? (int) Math.max(1, Math.round(rate * durationMillis / 1000.0))
+          : events != null ? events : 20_000;
+      compiled = CompiledSpec.load(specFile);
+    } catch (IllegalArgumentException | SpecException e) {
+      return usage(err, e.getMessage());
+    }
+    if (!(rate > 0) || cards < 1 || historyDays < 1 || !(historyRate > 0) || badRecords < 0
+        || failures < 0 || consistencySample < 0 || parallelism < 1 || valid < 1) {
+      return usage(err, "--rate, --cards, --history-days, --history-rate, --parallelism and the"
+          + " event count must be positive; --bad-records, --failures, --consistency-sample not"
+          + " negative");
+    }
+    if (valid < badRecords) {
+      return usage(err, "--bad-records " + badRecords + " exceeds the " + valid + " live events");
+    }
+
+    long t0 = System.nanoTime();
+    Path run;
+    try {
+      Path base = workDir != null ? workDir
+          : Files.isDirectory(Path.of("examples")) && Files.isRegularFile(Path.of("pom.xml"))
+              ? Path.of(".vigil", "demo") : Path.of(System.getProperty("java.io.tmpdir"), "vigil-demo");
+      Files.createDirectories(base);
+      run = Files.createTempDirectory(base, "run-");
+    } catch (IOException e) {
+      return usage(err, "cannot create the work directory: " + e);
+    }
+    Instant cutover = Instant.now().minus(CUTOVER_LAG).truncatedTo(ChronoUnit.SECONDS);
+    LocalServices services = new LocalServices(() -> deleteTree(run));
+    try {
+      try {
+        services.checkPorts(kafkaPort, registryPort, webPort);
+      } catch (IllegalStateException e) {
+        return usage(err, e.getMessage());
+      }
+      // Both JVMs start while the history is generated and bootstrapped (they wait on I/O).
+      CompletableFuture<Double> infra = CompletableFuture.supplyAsync(() -> {
+        long s = System.nanoTime();
+        services.startKafkaAndRegistry(kafkaPort, registryPort, "1g");
+        return (System.nanoTime() - s) / 1e9;
+      });
+
+      // (2) history and bootstrap
+      long s = System.nanoTime();
+      Path historyDir = run.resolve("history");
+      long[] counts = WriteDemoData.write(FraudGenerator.generate(seed, cards,
+          cutover.minus(Duration.ofDays(historyDays)), Duration.ofDays(historyDays), historyRate),
+          historyDir);
+      Path history = historyDir.resolve("transactions.jsonl");
+      err.printf(Locale.ROOT, "demo: history: %,d payments (%,d fraud) of %,d cards over the %d"
+              + " days before the cut-over %s -> %s in %.1f s%n", counts[0], counts[1], cards,
+          historyDays, cutover, history, secondsSince(s));
+      err.flush();
+      s = System.nanoTime();
+      Path savepoint = run.resolve("savepoint");
+      long horizon = Durations.parseMillis(ScoringConfig.KEYS.stream()
+          .filter(k -> k.name().equals("dedupe.horizon")).findFirst().orElseThrow().defaultValue());
+      Bootstrap.Summary boot = Bootstrap.run(compiled, history, cutover.toEpochMilli(), savepoint,
+          OperatorUids.DEFAULT_MAX_PARALLELISM, Math.min(2, parallelism), horizon, false,
+          new java.io.PrintStream(new java.io.OutputStream() {
+            @Override
+            public void write(int b) {
+              // the bootstrap's own progress lines: the demo prints its summary instead
+            }
+          }));
+      err.printf(Locale.ROOT, "demo: state bootstrap: savepoint of %s keys (%,d events) in %.1f s%n",
+          boot.keys(), boot.history().events(), secondsSince(s));
+      err.flush();
+      // The offline side of the consistency check reads the same history meanwhile.
+      CompletableFuture<Consistency> offline = CompletableFuture.supplyAsync(() -> {
+        try {
+          return new Consistency(compiled).history(history);
+        } catch (Exception e) {
+          throw new IllegalStateException("cannot evaluate the history offline: " + e.getMessage(), e);
+        }
+      });
+
+      double infraSeconds;
+      try {
+        infraSeconds = infra.join();
+      } catch (CompletionException e) {
+        return failedToStart(err, e.getCause());
+      }
+      String bootstrap = services.broker.bootstrapServers();
+      String registryUrl = services.registry.confluentApiUrl();
+      err.printf(Locale.ROOT, "demo: Kafka broker (own JVM) at %s and Apicurio registry at %s up"
+          + " in %.1f s%n", bootstrap, registryUrl, infraSeconds);
+
+      // (1, cont.) registry and topics
+      s = System.nanoTime();
+      SchemaRegistryClient registry = SchemaRegistryClient.of(registryUrl);
+      registry.setGlobalCompatibility("BACKWARD");
+      AvroWireSerializer<Transaction> serializer =
+          AvroWireSerializer.forSpecific(registry, SUBJECT, Transaction.class);
+      int schemaId = serializer.schemaId();
+      Map<String, Integer> topics = new LinkedHashMap<>();
+      topics.put(INPUT, 1);
+      topics.put(SCORES, 1);
+      topics.put(FEATURES, 1);
+      topics.put(DEAD_LETTERS, 1);
+      DemoKafka.createTopics(bootstrap, topics);
+      err.printf(Locale.ROOT, "demo: compatibility BACKWARD, Transaction registered under %s (id"
+          + " %d), topics %s (input: 1 partition) in %.1f s%n", SUBJECT, schemaId,
+          topics.keySet(), secondsSince(s));
+
+      // (4, prepared) the live stream, before the clock of the run starts
+      s = System.nanoTime();
+      double sendSeconds = (valid + badRecords) / rate;
+      Duration span = Duration.ofMillis(Math.max(Duration.ofMinutes(8).toMillis(),
+          (long) (sendSeconds * 1000) + Duration.ofMinutes(3).toMillis()));
+      LiveStream live = LiveStream.build(seed, cards, cutover, span, valid, badRecords, serializer);
+      Set<String> sample = sample(valid, consistencySample, seed);
+      err.printf(Locale.ROOT, "demo: live stream: %,d payments from %s to %s and %,d bad records,"
+          + " built in %.1f s%n", valid, cutover, Instant.ofEpochMilli(live.lastEventMillis),
+          badRecords, secondsSince(s));
+
+      // (3) the MiniCluster and the scoring job from the savepoint
+      s = System.nanoTime();
+      Path model = DemoModel.extractTo(run.resolve("model"));
+      ScoringConfig config = scoringConfig(bootstrap, registryUrl, model);
+      ScoringJob.checkModels(config, compiled);
+      services.startFlink(webPort, parallelism, run.resolve("checkpoints"));
+      StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+      ScoringJob.defineWorkflow(env, config, compiled, ScoringJob.source(env, config, null),
+          Sinks.kafka(config));
+      JobGraph job = env.getStreamGraph().getJobGraph();
+      job.setSavepointRestoreSettings(
+          SavepointRestoreSettings.forPath(savepoint.toUri().toString(), false));
+      services.flink.submitJob(job).get(60, TimeUnit.SECONDS);
+      JobID jobId = job.getJobID();
+      awaitRunning(services, jobId);
+      err.printf(Locale.ROOT, "demo: Flink MiniCluster (1 task manager, %d slots, RocksDB,"
+          + " checkpoints every 1 s, exactly-once sinks); scoring job %s restored from the"
+          + " savepoint, running in %.1f s%n", parallelism, jobId, secondsSince(s));
+      err.printf("demo: Flink web UI: %s%n", services.webUrl());
+      err.flush();
+
+      // (4, 5, 6) stream, inject failures, watch
+      DemoKafka.PacedProducer producer = new DemoKafka.PacedProducer(bootstrap, INPUT, live, rate);
+      DemoKafka.Results results = new DemoKafka.Results(bootstrap, SCORES, FEATURES, DEAD_LETTERS,
+          registry, valid, sample, producer);
+      results.start();
+      producer.start();
+      err.printf(Locale.ROOT, "demo: sending %,d records at %,.0f/s%s%n", live.records.size(), rate,
+          failures > 0 ? ", killing the task manager " + failures + " time(s) on the way" : "");
+      err.flush();
+      String missing = watch(services, jobId, producer, results, live, timeoutMillis, err);
+      results.shutdown();
+      producer.join(10_000);
+      results.check();
+
+      // (7) the summary
+      Consistency.Result consistency = offline.join().live(live.valid, sample,
+          results.sampledVectors);
+      summary = Summary.of(live, producer, results, consistency);
+      summary.print(out, live);
+      out.flush();
+      List<String> broken = summary.brokenInvariants(live);
+      if (missing != null) {
+        broken.add(0, missing);
+      }
+      for (Consistency.Mismatch m : consistency.examples()) {
+        err.printf("demo: consistency: %s %s: streamed %s, offline %s%n", m.id(), m.feature(),
+            m.streamed(), m.offline());
+      }
+      for (String b : broken) {
+        err.println("demo: FAILED: " + b);
+      }
+      err.printf(Locale.ROOT, "demo: done in %.1f s%n", secondsSince(t0));
+      err.flush();
+      if (keepRunning) {
+        err.printf("demo: still running (Ctrl-C stops everything):%n  Kafka      %s%n"
+                + "  registry   %s%n  Flink UI   %s%n  topics     %s%n", bootstrap, registryUrl,
+            services.webUrl(), String.join(", ", topics.keySet()));
+        err.flush();
+        new CountDownLatch(1).await();
+      }
+      return broken.isEmpty() ? 0 : 1;
+    } catch (StateToolException | ModelException | ConfigException e) {
+      return usage(err, e.getMessage());
+    } catch (IllegalStateException e) {
+      return failedToStart(err, e);
+    } finally {
+      services.close();
+    }
+  }
+
+  /** Valid indexes of the sample, as ids. */
+  static Set<String> sample(int valid, int size, long seed) {
+    Set<String> ids = new HashSet<>();
+    if (size >= valid) {
+      for (int i = 0; i < valid; i++) {
+        ids.add(LiveStream.id(i));
+      }
+      return ids;
+    }
+    SplittableRandom random = new SplittableRandom(seed * 31 + 7);
+    while (ids.size() < size) {
+      ids.add(LiveStream.id(random.nextInt(valid)));
+    }
+    return ids;
+  }
+
+  ScoringConfig scoringConfig(String bootstrap, String registryUrl, Path model)
+      throws ConfigException {
+    Map<String, String> keys = new LinkedHashMap<>();
+    keys.put("bootstrap.servers", bootstrap);
+    keys.put("registry.url", registryUrl);
+    keys.put("input.topic", INPUT);
+    keys.put("scores.topic", SCORES);
+    keys.put("features.topic", FEATURES);
+    keys.put("dead-letters.topic", DEAD_LETTERS);
+    keys.put("group.id", "vigil-demo");
+    keys.put("transactional.id.prefix", "vigil-demo");
+    keys.put("spec", specFile.toString());
+    keys.put("model", model.toString());
+    keys.put("parallelism", Integer.toString(parallelism));
+    keys.put("max.parallelism", Integer.toString(OperatorUids.DEFAULT_MAX_PARALLELISM));
+    keys.put("checkpoint.interval", "1s");
+    keys.put("transaction.timeout", "1m");
+    keys.put("starting.offsets", "earliest");
+    keys.put("scores.delivery", "exactly_once");
+    keys.put("features.delivery", "exactly_once");
+    keys.put("dead-letters.delivery", "exactly_once");
+    return ScoringConfig.of(keys);
+  }
+
+  private static void awaitRunning(LocalServices services, JobID job) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+    while (System.nanoTime() < deadline) {
+      JobStatus status = services.flink.getJobStatus(job).get(10, TimeUnit.SECONDS);
+      if (status == JobStatus.RUNNING) {
+        return;
+      }
+      if (status.isGloballyTerminalState()) {
+        throw new IllegalStateException("the scoring job ended before it ran (" + status + "): "
+            + jobFailure(services, job));
+      }
+      Thread.sleep(100); // polling the job status
+    }
+    throw new IllegalStateException("the scoring job was not running after 120 s");
+  }
+
+  private static String jobFailure(LocalServices services, JobID job) {
+    try {
+      return services.flink.requestJobResult(job).get(10, TimeUnit.SECONDS)
+          .getSerializedThrowable().map(t -> t.getFullStringifiedStackTrace()).orElse("no error");
+    } catch (Exception e) {
+      return "(its result cannot be read: " + e + ")";
+    }
+  }
+
+  /**
+   * Until every record sent is scored or dead-lettered: the progress line every 2 s, the
+   * task-manager kills when due. Returns null when complete, else what is missing.
+   */
+  private String watch(LocalServices services, JobID job, DemoKafka.PacedProducer producer,
+      DemoKafka.Results results, LiveStream live, long timeoutMillis, PrintWriter err)
+      throws Exception {
+    int total = live.records.size();
+    int killed = 0;
+    long accountedAtLastKill = -1;
+    long lastPrint = System.nanoTime();
+    long lastAccounted = 0;
+    while (true) {
+      Thread.sleep(50); // the watch loop's tick
+      producer.check();
+      results.check();
+      long accounted = results.scored.get() + results.deadLetters.get();
+      long now = System.nanoTime();
+      if (now - lastPrint >= 2_000_000_000L) {
+        List<Long> recent = new ArrayList<>();
+        Long l;
+        while ((l = results.recentLatencyNanos.poll()) != null) {
+          recent.add(l);
+        }
+        double p99 = Summary.percentileMs(recent.stream().mapToLong(Long::longValue).toArray(), 0.99);
+        err.printf(Locale.ROOT, "events %d, scored %d, dead letters %d, events/s %.0f, p99 latency"
+                + " %s ms%n", producer.sent.get(), results.scored.get(), results.deadLetters.get(),
+            (accounted - lastAccounted) / ((now - lastPrint) / 1e9),
+            Double.isNaN(p99) ? "-" : String.format(Locale.ROOT, "%.0f", p99));
+        err.flush();
+        lastPrint = now;
+        lastAccounted = accounted;
+      }
+      if (accounted >= total && producer.sent.get() == total) {
+        return null;
+      }
+      // Failure k once k / (failures + 1) of the records have results: the job has committed
+      // checkpoints (since the previous kill too: it recovered) and still has work to do.
+      if (killed < failures && accounted > 0
+          && accounted >= (long) total * (killed + 1) / (failures + 1)
+          && accounted > accountedAtLastKill) {
+        services.killTaskManager();
+        killed++;
+        accountedAtLastKill = accounted;
+        err.printf(Locale.ROOT, "demo: failure %d/%d: task manager killed after %,d records sent"
+            + " (%,d results visible); a new one started, the job restarts from its last"
+            + " checkpoint%n", killed, failures, producer.sent.get(), accounted);
+        err.flush();
+      }
+      JobStatus status = services.flink.getJobStatus(job).get(10, TimeUnit.SECONDS);
+      if (status.isGloballyTerminalState()) {
+        throw new IllegalStateException("the scoring job ended (" + status + "): "
+            + jobFailure(services, job));
+      }
+      if (producer.endNanos != 0
+          && now - producer.endNanos > TimeUnit.MILLISECONDS.toNanos(timeoutMillis)) {
+        long scoredNow = results.scored.get();
+        return String.format(Locale.ROOT, "timed out %d s after the last record was sent: %,d of"
+                + " %,d records accounted for (%,d of %,d valid scored, %,d of %,d bad"
+                + " dead-lettered); %,d missing%s", timeoutMillis / 1000, accounted, total,
+            scoredNow, live.valid.length, results.deadLetters.get(), total - live.valid.length,
+            total - accounted, killed < failures ? "; only " + killed + " failures injected" : "");
+      }
+    }
+  }
+
+  private int usage(PrintWriter err, String message) {
+    err.println("vigil demo: " + message);
+    err.flush();
+    return 2;
+  }
+
+  private int failedToStart(PrintWriter err, Throwable e) {
+    err.println("vigil demo: " + e.getMessage());
+    err.flush();
+    return 2;
+  }
+
+  static double secondsSince(long nanos) {
+    return (System.nanoTime() - nanos) / 1e9;
+  }
+
+  static void deleteTree(Path root) {
+    if (root == null || !Files.exists(root)) {
+      return;
+    }
+    try (Stream<Path> walk = Files.walk(root)) {
+      walk.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** What one run measured; {@link #json()} is the line on standard output. */
+  record Summary(long events, long scored, long deadLettered, long late, long duplicatesScored,
+      long unexpectedScores, Map<String, Long> deadByReason, double eventsPerSecond, double p50,
+      double p99, double precision, double recall, int consistencyChecked,
+      int consistencyMismatches) {
+
+    static Summary of(LiveStream live, DemoKafka.PacedProducer producer,
+        DemoKafka.Results results, Consistency.Result consistency) {
+      int n = live.valid.length;
+      long[] latencies = new long[n];
+      int k = 0;
+      long tp = 0;
+      long fp = 0;
+      long fn = 0;
+      for (int i = 0; i < n; i++) {
+        if (results.seenAt[i] != 0 && producer.sentAt[i] != 0) {
+          latencies[k++] = results.seenAt[i] - producer.sentAt[i];
+        }
+        Decision d = results.decision[i];
+        if (d == null) {
+          continue;
+        }
+        boolean flagged = d != Decision.APPROVE;
+        if (flagged && live.fraud[i]) {
+          tp++;
+        } else if (flagged) {
+          fp++;
+        } else if (live.fraud[i]) {
+          fn++;
+        }
+      }
+      long[] sorted = Arrays.copyOf(latencies, k);
+      Map<String, Long> reasons = new LinkedHashMap<>();
+      for (String r : DeadLetters.REASONS) {
+        var c = results.deadByReason.get(r);
+        if (c != null) {
+          reasons.put(r, c.get());
+        }
+      }
+      results.deadByReason.forEach((r, c) -> reasons.putIfAbsent(r, c.get()));
+      long accounted = results.scored.get() + results.deadLetters.get();
+      double seconds = (results.lastSeenNanos - producer.startNanos) / 1e9;
+      var late = results.deadByReason.get(DeadLetters.LATE);
+      return new Summary(live.records.size(), results.scored.get(), results.deadLetters.get(),
+          late == null ? 0 : late.get(), results.duplicates.get(), results.unexpected.get(),
+          reasons, seconds > 0 ? accounted / seconds : 0, percentileMs(sorted, 0.50),
+          percentileMs(sorted, 0.99), tp + fp == 0 ? Double.NaN : (double) tp / (tp + fp),
+          tp + fn == 0 ? Double.NaN : (double) tp / (tp + fn), consistency.checked(),
+          consistency.mismatched());
+    }
+
+    /** Nearest-rank percentile in milliseconds of nanosecond values (NaN if none). */
+    static double percentileMs(long[] nanos, double q) {
+      if (nanos.length == 0) {
+        return Double.NaN;
+      }
+      long[] s = nanos.clone();
+      Arrays.sort(s);
+      int rank = (int) Math.ceil(q * s.length);
+      return s[Math.max(0, Math.min(s.length - 1, rank - 1))] / 1e6;
+    }
+
+    /** The invariants of the acceptance: every record accounted for, once, and the same values. */
+    List<String> brokenInvariants(LiveStream live) {
+      List<String> broken = new ArrayList<>();
+      long bad = live.records.size() - live.valid.length;
+      if (deadLettered != bad) {
+        broken.add("dead_lettered " + deadLettered + " != bad records " + bad);
+      }
+      if (scored != live.valid.length) {
+        broken.add("scored " + scored + " != valid events " + live.valid.length);
+      }
+      if (duplicatesScored != 0) {
+        broken.add(duplicatesScored + " transaction ids have more than one Score");
+      }
+      if (unexpectedScores != 0) {
+        broken.add(unexpectedScores + " scores or feature vectors for ids never sent as valid,"
+            + " or repeated");
+      }
+      for (LiveStream.Bad b : LiveStream.Bad.values()) {
+        long want = live.badCount(b);
+        long got = deadByReason.getOrDefault(b.reason, 0L);
+        if (want > 0 && got != want) {
+          broken.add("dead letters with reason " + b.reason + ": " + got + ", expected " + want);
+        }
+      }
+      if (consistencyMismatches != 0) {
+        broken.add(consistencyMismatches + " of " + consistencyChecked
+            + " sampled feature vectors differ from the offline evaluation");
+      }
+      return broken;
+    }
+
+    void print(PrintWriter out, LiveStream live) {
+      out.println();
+      out.println("  Vigil demo");
+      row(out, "records sent", String.format(Locale.ROOT, "%,d (%,d valid, %,d bad)", events,
+          live.valid.length, events - live.valid.length));
+      row(out, "scored", String.format(Locale.ROOT, "%,d", scored));
+      row(out, "dead-lettered", String.format(Locale.ROOT, "%,d  %s", deadLettered, deadByReason));
+      row(out, "late", Long.toString(late));
+      row(out, "ids scored twice", Long.toString(duplicatesScored));
+      row(out, "throughput", String.format(Locale.ROOT, "%,.0f events/s (first send to last"
+          + " result)", eventsPerSecond));
+      row(out, "latency p50 / p99", String.format(Locale.ROOT, "%.0f / %.0f ms (send to visible"
+          + " to a read_committed consumer)", p50, p99));
+      row(out, "precision / recall", String.format(Locale.ROOT, "%s / %s (decision != APPROVE vs"
+          + " the generator's labels)", fmt(precision), fmt(recall)));
+      row(out, "consistency", String.format(Locale.ROOT, "%,d of %,d sampled feature vectors"
+          + " equal the offline evaluation", consistencyChecked - consistencyMismatches,
+          consistencyChecked));
+      out.println();
+      out.println(json());
+    }
+
+    private static void row(PrintWriter out, String name, String value) {
+      out.printf(Locale.ROOT, "  %-20s %s%n", name, value);
+    }
+
+    private static String fmt(double v) {
+      return Double.isNaN(v) ? "n/a" : String.format(Locale.ROOT, "%.3f", v);
+    }
+
+    private static String num(double v, String format) {
+      return Double.isNaN(v) ? "null" : String.format(Locale.ROOT, format, v);
+    }
+
+    String json() {
+      return String.format(Locale.ROOT, "{\"events\":%d,\"scored\":%d,\"dead_lettered\":%d,"
+              + "\"late\":%d,\"duplicates_scored\":%d,\"events_per_second\":%s,"
+              + "\"latency_p50_ms\":%s,\"latency_p99_ms\":%s,\"precision\":%s,\"recall\":%s,"
+              + "\"consistency_checked\":%d,\"consistency_mismatches\":%d}", events, scored,
+          deadLettered, late, duplicatesScored, num(eventsPerSecond, "%.0f"), num(p50, "%.1f"),
+          num(p99, "%.1f"), num(precision, "%.4f"), num(recall, "%.4f"), consistencyChecked,
+          consistencyMismatches);
+    }
+  }
+}
