@@ -1,0 +1,106 @@
+package dev.vigil.jobs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.vigil.avro.DeadLetter;
+import dev.vigil.avro.FeatureVector;
+import dev.vigil.avro.Score;
+import dev.vigil.models.ModelLoader;
+import dev.vigil.models.Thresholds;
+import dev.vigil.transforms.flink.FeatureEvent;
+import dev.vigil.transforms.spec.CompiledSpec;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import org.apache.avro.generic.GenericData;
+import org.apache.flink.streaming.api.operators.ProcessOperator;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.OneInputStreamOperatorTestHarness;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ScoreFunctionTest {
+  static final long T = 1_772_366_400_000L; // 2026-03-01T12:00:00Z
+  @TempDir Path dir;
+  CompiledSpec envelope;
+  Path model;
+  Path shadow;
+  OneInputStreamOperatorTestHarness<FeatureEvent, Score> harness;
+
+  @BeforeEach
+  void open() throws Exception {
+    CompiledSpec spec = TestingJob.spec();
+    envelope = Envelope.compile(spec);
+    model = TestModels.write(dir.resolve("model.json"), spec.spec().modelInputs(), -3.0, 3.0);
+    shadow = TestModels.write(dir.resolve("shadow/model.json"), spec.spec().modelInputs(), 3.0, 3.0);
+    harness = new OneInputStreamOperatorTestHarness<>(new ProcessOperator<>(new ScoreFunction(
+        envelope, "in", model, shadow, Duration.ofSeconds(10), new Thresholds(0.5, 0.9),
+        Duration.ofHours(24))));
+    harness.open();
+  }
+
+  FeatureEvent event(String id, Object... values) {
+    byte[] original = {0, 0, 0, 0, 7, 1, 2, 3};
+    GenericData.Record r = Envelope.wrap(envelope.schema(), TestingJob.tx(id, "c1", "m1", 10, T),
+        original, T - 5);
+    FeatureEvent e = new FeatureEvent(r, Seq.of(1, 42), values.length);
+    System.arraycopy(values, 0, e.values, 0, values.length);
+    return e;
+  }
+
+  @Test
+  void aScoreCarriesTheModelVersionTheDecisionTheInputsAndTheShadowsOpinion() throws Exception {
+    harness.processElement(new StreamRecord<>(event("t1", 5L, 50L, 20L, 1L)));
+    Score s = harness.extractOutputValues().get(0);
+    assertThat(s.getTransactionId()).isEqualTo("t1");
+    assertThat(s.getModelVersion())
+        .isEqualTo(ModelLoader.version("test-model", Files.readAllBytes(model)));
+    assertThat(s.getScore()).isCloseTo(1 / (1 + Math.exp(-3.0)), org.assertj.core.data.Offset.offset(1e-6));
+    assertThat(s.getDecision()).isEqualTo(dev.vigil.avro.Decision.DECLINE);
+    assertThat(s.getFeatures()).containsEntry("card_txn_count_1h", 5L);
+    assertThat(s.getShadow().getModelVersion()).startsWith("test-model-shadow@");
+    FeatureVector v = harness.getSideOutput(ScoreFunction.FEATURES).iterator().next().getValue();
+    assertThat(v.getEntityKeys()).isEqualTo(Map.of("card", "c1", "merchant", "m1"));
+    assertThat(v.getSpecFingerprint()).isEqualTo(envelope.spec().fingerprint());
+  }
+
+  @Test
+  void aNullFeatureIsAMissingInputAndStaysNullInTheScore() throws Exception {
+    // the tree sends missing values left: the low leaf
+    harness.processElement(new StreamRecord<>(event("t2", null, 0L, null, 0L)));
+    Score s = harness.extractOutputValues().get(0);
+    assertThat(s.getScore()).isLessThan(0.5);
+    assertThat(s.getDecision()).isEqualTo(dev.vigil.avro.Decision.APPROVE);
+    Map<String, Object> expected = new HashMap<>();
+    expected.put("card_txn_count_1h", null);
+    expected.put("card_amount_sum_1h", 0L);
+    expected.put("card_amount_max_1h", null);
+    expected.put("merchant_txn_count_1h", 0L);
+    assertThat(s.getFeatures()).isEqualTo(expected);
+  }
+
+  @Test
+  void lateAndDuplicateEventsAreDeadLetteredWithTheirOriginalBytesNeverScored() throws Exception {
+    FeatureEvent late = event("t3", null, null, null, 3L);
+    late.late = true;
+    FeatureEvent duplicate = event("t4", null, null, null, null);
+    duplicate.duplicate = true;
+    harness.processElement(new StreamRecord<>(late));
+    harness.processElement(new StreamRecord<>(duplicate));
+    assertThat(harness.extractOutputValues()).isEmpty();
+    assertThat(harness.getSideOutput(ScoreFunction.FEATURES)).isNull();
+    var dead = harness.getSideOutput(DeadLetters.TAG).stream().map(StreamRecord::getValue).toList();
+    assertThat(dead).extracting(DeadLetter::getReason)
+        .containsExactly(DeadLetters.LATE, DeadLetters.DUPLICATE);
+    for (DeadLetter d : dead) {
+      assertThat(d.getOriginal()).isEqualTo(ByteBuffer.wrap(new byte[] {0, 0, 0, 0, 7, 1, 2, 3}));
+      assertThat(d.getSchemaId()).isEqualTo(7);
+      assertThat(d.getSourcePartition()).isEqualTo(1);
+      assertThat(d.getSourceOffset()).isEqualTo(42);
+    }
+  }
+}
