@@ -19,8 +19,11 @@ public final class OperatorUids {
   public static final String SINK_FEATURES = "vigil-sink-features-v1";
   public static final String SINK_DEAD_LETTERS = "vigil-sink-dead-letters-v1";
 
-  /** Joins the entity stages' values of one event back together (specs with several entities). */
-  public static final String FEATURES_JOIN = "vigil-features-join-v1";
+  /**
+   * Joins the entity stages' values of one event back together (specs with several entities).
+   * v2: in-flight events on the heap, keyed state only for what a barrier finds in flight.
+   */
+  public static final String FEATURES_JOIN = "vigil-features-join-v2";
 
   /** {@code vigil run}: formats each event's output line (stateless). */
   public static final String RUN_LINES = "vigil-run-lines-v1";

@@ -96,7 +96,7 @@ public final class FeaturePipeline {
           branches.subList(1, branches.size()).toArray(new DataStream[0]));
       stream = union
           .keyBy(new SeqKeySelector())
-          .process(new FeatureJoin(branches.size(), type), type)
+          .transform("features: join", type, new FeatureJoin(branches.size(), type))
           .uid(OperatorUids.FEATURES_JOIN)
           .name("features: join");
     }
