@@ -22,6 +22,11 @@ class KafkaBrokerProcessITCase {
     try (Admin admin = Admin.create(Map.of(
         AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers()))) {
       admin.createTopics(List.of(new NewTopic("t", 2, (short) 1))).all().get();
+      // the metadata reaches the broker's cache a moment after the controller created the topic
+      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+      while (!admin.listTopics().names().get().contains("t") && System.nanoTime() < deadline) {
+        Thread.onSpinWait();
+      }
       assertThat(admin.listTopics().names().get()).contains("t");
     } finally {
       broker.close();
