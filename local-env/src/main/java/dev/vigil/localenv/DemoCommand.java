@@ -48,6 +48,7 @@ import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.runtime.jobgraph.JobGraph;
 import org.apache.flink.runtime.jobgraph.SavepointRestoreSettings;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.graph.StreamGraph;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -323,7 +324,9 @@ public final class DemoCommand implements Callable<Integer> {
       StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
       ScoringJob.defineWorkflow(env, config, compiled, ScoringJob.source(env, config, null),
           Sinks.kafka(config));
-      JobGraph job = env.getStreamGraph().getJobGraph();
+      StreamGraph graph = env.getStreamGraph();
+      graph.setJobName("vigil demo: scoring " + INPUT);
+      JobGraph job = graph.getJobGraph();
       job.setSavepointRestoreSettings(
           SavepointRestoreSettings.forPath(savepoint.toUri().toString(), false));
       services.flink.submitJob(job).get(60, TimeUnit.SECONDS);
@@ -378,8 +381,14 @@ public final class DemoCommand implements Callable<Integer> {
       return broken.isEmpty() ? 0 : 1;
     } catch (StateToolException | ModelException | ConfigException e) {
       return usage(err, e.getMessage());
-    } catch (IllegalStateException e) {
-      return failedToStart(err, e);
+    } catch (Exception e) {
+      if (services.isClosed()) {
+        return 130; // stopped from outside (Ctrl-C): the shutdown hook stops everything
+      }
+      if (e instanceof IllegalStateException) {
+        return failedToStart(err, e);
+      }
+      throw e;
     } finally {
       services.close();
     }
@@ -497,6 +506,12 @@ public final class DemoCommand implements Callable<Integer> {
         err.printf(Locale.ROOT, "demo: failure %d/%d: task manager killed after %,d records sent"
             + " (%,d results visible); a new one started, the job restarts from its last"
             + " checkpoint%n", killed, failures, producer.sent.get(), accounted);
+        if (killed == 1) {
+          err.println("demo: (the Kafka connector may now log 'Unable to commit transaction ..."
+              + " already fenced': after recovery it commits again the transactions of the last"
+              + " checkpoint, and those committed before the kill are fenced. The summary counts"
+              + " every record a read_committed consumer sees, so a real loss shows there.)");
+        }
         err.flush();
       }
       JobStatus status = services.flink.getJobStatus(job).get(10, TimeUnit.SECONDS);

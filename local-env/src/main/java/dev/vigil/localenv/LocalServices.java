@@ -125,10 +125,18 @@ final class LocalServices implements AutoCloseable {
     }
   }
 
+  /** Whether {@link #close()} has begun (e.g. Ctrl-C): what fails after it is the stopping. */
+  boolean isClosed() {
+    return closed.get();
+  }
+
   @Override
   public void close() {
     if (!closed.compareAndSet(false, true)) {
       return;
+    }
+    if (Thread.currentThread() == hook) {
+      System.err.println("vigil demo: stopping everything it started ...");
     }
     if (Thread.currentThread() != hook) {
       try {
