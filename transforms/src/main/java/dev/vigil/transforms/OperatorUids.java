@@ -13,11 +13,12 @@ public final class OperatorUids {
 
   public static final String SOURCE = "vigil-source-v1";
   public static final String DECODE = "vigil-decode-v1";
-  public static final String DEDUPE = "vigil-dedupe-v1";
   public static final String SCORE = "vigil-score-v1";
   public static final String SINK_SCORES = "vigil-sink-scores-v1";
   public static final String SINK_FEATURES = "vigil-sink-features-v1";
   public static final String SINK_DEAD_LETTERS = "vigil-sink-dead-letters-v1";
+  /** Counts dead letters per reason on their way to the sink (stateless). */
+  public static final String DEAD_LETTER_METRICS = "vigil-dead-letter-metrics-v1";
 
   /**
    * Joins the entity stages' values of one event back together (specs with several entities).
