@@ -93,12 +93,10 @@ final class Consistency {
       return streamed == offline;
     }
     if (streamed instanceof Double || offline instanceof Double) {
-      if (!(streamed instanceof Number a) || !(offline instanceof Number b)) {
-        return false;
+      if (!(streamed instanceof Double x) || !(offline instanceof Double y)) {
+        return false; // a long on one side and a double on the other is a type mismatch
       }
-      double x = a.doubleValue();
-      double y = b.doubleValue();
-      return x == y || Math.abs(x - y) <= 1e-9 * Math.max(Math.abs(x), Math.abs(y));
+      return x.equals(y) || Math.abs(x - y) <= 1e-9 * Math.max(Math.abs(x), Math.abs(y));
     }
     if (streamed instanceof Long || offline instanceof Long) {
       return streamed instanceof Long && offline instanceof Long && streamed.equals(offline);

@@ -100,6 +100,9 @@ public final class DemoCommand implements Callable<Integer> {
   static final String DEAD_LETTERS = "vigil.dead-letters";
   /** How far before now the cut-over lies; live event times run from it for a few minutes. */
   static final Duration CUTOVER_LAG = Duration.ofMinutes(5);
+  static final Path DEFAULT_SPEC = Path.of("examples", "features.yaml");
+  /** The repository this class was built in (its jar lies in local-env/target*), or null. */
+  static final Path REPO = repository();
 
   @Spec CommandSpec spec;
 
@@ -166,7 +169,8 @@ public final class DemoCommand implements Callable<Integer> {
   int webPort;
 
   @Option(names = "--spec", defaultValue = "examples/features.yaml", paramLabel = "F.yaml",
-      description = "The feature spec (the demo model's inputs). Default: ${DEFAULT-VALUE}.")
+      description = "The feature spec (the demo model's inputs). Default: ${DEFAULT-VALUE} (of"
+          + " the repository when not found here).")
   Path specFile;
 
   @Option(names = "--work-dir", paramLabel = "DIR",
@@ -201,6 +205,9 @@ public final class DemoCommand implements Callable<Integer> {
       }
       valid = duration != null ? (int) Math.max(1, Math.round(rate * durationMillis / 1000.0))
           : events != null ? events : 20_000;
+      if (specFile.equals(DEFAULT_SPEC) && !Files.isRegularFile(specFile) && REPO != null) {
+        specFile = REPO.resolve(DEFAULT_SPEC); // ./vigil demo from another folder
+      }
       compiled = CompiledSpec.load(specFile);
     } catch (IllegalArgumentException | SpecException e) {
       return usage(err, e.getMessage());
@@ -219,8 +226,8 @@ public final class DemoCommand implements Callable<Integer> {
     Path run;
     try {
       Path base = workDir != null ? workDir
-          : Files.isDirectory(Path.of("examples")) && Files.isRegularFile(Path.of("pom.xml"))
-              ? Path.of(".vigil", "demo") : Path.of(System.getProperty("java.io.tmpdir"), "vigil-demo");
+          : REPO != null ? REPO.resolve(".vigil").resolve("demo")
+              : Path.of(System.getProperty("java.io.tmpdir"), "vigil-demo");
       Files.createDirectories(base);
       run = Files.createTempDirectory(base, "run-");
     } catch (IOException e) {
@@ -392,6 +399,21 @@ public final class DemoCommand implements Callable<Integer> {
     } finally {
       services.close();
     }
+  }
+
+  private static Path repository() {
+    try {
+      Path p = Path.of(DemoCommand.class.getProtectionDomain().getCodeSource().getLocation().toURI())
+          .toAbsolutePath();
+      for (; p != null; p = p.getParent()) {
+        if (Files.isRegularFile(p.resolve(DEFAULT_SPEC)) && Files.isRegularFile(p.resolve("pom.xml"))) {
+          return p;
+        }
+      }
+    } catch (Exception e) {
+      // not from a file: no repository
+    }
+    return null;
   }
 
   /** Valid indexes of the sample, as ids. */
