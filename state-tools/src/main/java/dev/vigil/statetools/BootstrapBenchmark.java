@@ -99,6 +99,8 @@ public final class BootstrapBenchmark implements Callable<Integer> {
                 OperatorUids.DEFAULT_MAX_PARALLELISM, 2, Duration.ofHours(24).toMillis(), true,
                 quiet);
             counted = s.history().events();
+            err.printf(Locale.ROOT, "bench bootstrap: history %.1f s of %.1f s%n",
+                s.history().seconds(), s.seconds());
           }
           case "replay" -> {
             Path checkpoints = Files.createDirectories(work.resolve("checkpoints"));

@@ -72,7 +72,11 @@ public final class HistoryStates {
     }
   }
 
-  /** One pass in file order; null as soon as an event before the cut-over is out of order. */
+  /**
+   * One pass in file order; null as soon as an event before the cut-over is out of order. The
+   * file is parsed on a second thread, in batches handed over in order, so parsing and the
+   * engines run side by side (parsing JSON costs about as much as the engines).
+   */
   private static Result ordered(CompiledSpec spec, List<EntityEngine> engines, Path input,
       long cutover, long horizon, PrintStream progressOut)
       throws EventFiles.BadInputException, java.io.IOException {
@@ -80,26 +84,112 @@ public final class HistoryStates {
     Progress progress = new Progress(progressOut, "bootstrap: history", Files.size(input), 2000);
     long previous = Long.MIN_VALUE;
     long seen = 0;
-    try (EventFiles.Reader reader = History.open(input, spec.schema())) {
-      IndexedRecord e;
-      while ((e = reader.next()) != null) {
-        progress.tick(++seen, reader.bytesRead());
-        long t = apply.timeOf(e);
-        if (t >= cutover) {
-          apply.after++;
-          previous = Math.max(previous, t);
-          continue;
+    try (Parsed parsed = new Parsed(History.open(input, spec.schema()))) {
+      Batch batch;
+      while ((batch = parsed.next()) != null) {
+        for (IndexedRecord e : batch.events) {
+          progress.tick(++seen, batch.bytesRead);
+          long t = apply.timeOf(e);
+          if (t >= cutover) {
+            apply.after++;
+            previous = Math.max(previous, t);
+            continue;
+          }
+          if (t < previous) {
+            progressOut.printf("bootstrap: %s is not in event-time order (near event %,d);"
+                + " sorting the events before the cut-over in memory first%n", input, seen);
+            return null;
+          }
+          previous = t;
+          apply.accept(e, t);
         }
-        if (t < previous) {
-          progressOut.printf("bootstrap: %s is not in event-time order (at %s); sorting the"
-              + " events before the cut-over in memory first%n", input, reader.position());
-          return null;
-        }
-        previous = t;
-        apply.accept(e, t);
       }
     }
     return apply.result(false, progress.seconds());
+  }
+
+  private record Batch(List<IndexedRecord> events, long bytesRead) {}
+
+  /** A reader thread parsing the file into batches, in order, a few batches ahead. */
+  private static final class Parsed implements AutoCloseable {
+    private static final Batch END = new Batch(List.of(), 0);
+    private final java.util.concurrent.BlockingQueue<Batch> queue =
+        new java.util.concurrent.ArrayBlockingQueue<>(16);
+    private final EventFiles.Reader reader;
+    private final Thread thread;
+    private volatile Exception failure;
+    private volatile boolean closed;
+
+    Parsed(EventFiles.Reader reader) {
+      this.reader = reader;
+      this.thread = new Thread(this::run, "vigil-bootstrap-parse");
+      thread.setDaemon(true);
+      thread.start();
+    }
+
+    private void run() {
+      try {
+        while (!closed) {
+          List<IndexedRecord> events = new ArrayList<>(2048);
+          IndexedRecord e = null;
+          while (events.size() < 2048 && (e = reader.next()) != null) {
+            events.add(e);
+          }
+          if (!events.isEmpty()) {
+            queue.put(new Batch(events, reader.bytesRead()));
+          }
+          if (e == null) {
+            break;
+          }
+        }
+      } catch (InterruptedException e) {
+        return;
+      } catch (Exception e) {
+        failure = e;
+      }
+      try {
+        queue.put(END);
+      } catch (InterruptedException e) {
+        // closing
+      }
+    }
+
+    Batch next() throws EventFiles.BadInputException, java.io.IOException {
+      Batch b;
+      try {
+        b = queue.take();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new java.io.InterruptedIOException("interrupted");
+      }
+      if (b == END) {
+        queue.offer(END);
+        Exception f = failure;
+        if (f instanceof EventFiles.BadInputException bad) {
+          throw bad;
+        }
+        if (f instanceof java.io.UncheckedIOException io) {
+          throw io.getCause();
+        }
+        if (f != null) {
+          throw new java.io.IOException(f.getMessage(), f);
+        }
+        return null;
+      }
+      return b;
+    }
+
+    @Override
+    public void close() throws java.io.IOException {
+      closed = true;
+      thread.interrupt();
+      try {
+        thread.join(10_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      reader.close();
+    }
   }
 
   /** The events before the cut-over sorted in memory (stable: ties keep file order). */

@@ -79,6 +79,51 @@ class BootstrapRestoreITCase {
   }
 
   @Test
+  void aProducerRetryStraddlingTheCutoverIsCaughtByTheBootstrappedDedupeState() throws Exception {
+    Path specFile = StateFixtures.spec(dir, "features.yaml",
+        "  - {name: c1h, entity: card, aggregation: count, window: 1h}\n"
+            + "  - {name: m_c1h, entity: merchant, aggregation: count, window: 1h}\n");
+    CompiledSpec spec = CompiledSpec.load(specFile);
+    List<Transaction> events = RandomStreams.generate(5, 500, 20, 4);
+    Transaction lastBefore = events.get(events.size() - 1);
+    long cutover = StateFixtures.time(lastBefore) + 1;
+    Path all = StateFixtures.events(dir.resolve("all.jsonl"), spec, events);
+    Path savepoint = dir.resolve("sp");
+    var boot = StateFixtures.run(new BootstrapCommand(), "--spec", specFile.toString(),
+        "--input", all.toString(), "--cutover", Long.toString(cutover), "--savepoint",
+        savepoint.toString(), "--dedupe-horizon", "24h");
+    assertThat(boot.exit()).as(boot.err()).isZero();
+
+    // The scoring job's stages (dedupe on) restored from the savepoint: the retry of the last
+    // event before T, then a new event of the same card and merchant.
+    Transaction retry = Transaction.newBuilder(lastBefore)
+        .setEventTime(Instant.ofEpochMilli(cutover + 5)).build();
+    Transaction fresh = Transaction.newBuilder(lastBefore).setTransactionId("new-1")
+        .setEventTime(Instant.ofEpochMilli(cutover + 6)).build();
+    var config = dev.vigil.transforms.run.FileFeatureJob.localConfig(2, 128,
+        Files.createDirectories(dir.resolve("cp")));
+    dev.vigil.transforms.run.FileFeatureJob.restoringFrom(config, savepoint.toAbsolutePath());
+    var env = org.apache.flink.streaming.api.environment.StreamExecutionEnvironment
+        .getExecutionEnvironment(config);
+    var type = dev.vigil.transforms.flink.FeaturePipeline.typeOf(spec);
+    var input = env.fromData(type,
+        new dev.vigil.transforms.flink.FeatureEvent(retry, 0, 2),
+        new dev.vigil.transforms.flink.FeatureEvent(fresh, 1, 2)).setParallelism(1);
+    var stages = dev.vigil.transforms.flink.FeaturePipeline.defineWorkflow(input, spec,
+        java.time.Duration.ofHours(24));
+    List<dev.vigil.transforms.flink.FeatureEvent> out = new java.util.ArrayList<>();
+    try (var it = stages.output().executeAndCollect()) {
+      it.forEachRemaining(out::add);
+    }
+    out.sort(java.util.Comparator.comparingLong(e -> e.seq));
+    assertThat(out).hasSize(2);
+    assertThat(out.get(0).duplicate).as("the retry of an event before the cut-over").isTrue();
+    assertThat(out.get(1).duplicate).isFalse();
+    // The new event sees the history's events of its card within the hour (the state restored).
+    assertThat((Long) out.get(1).values[0]).isPositive();
+  }
+
+  @Test
   void refusesToOverwriteASavepointUnlessForced() throws Exception {
     Path specFile = StateFixtures.spec(dir, "features.yaml",
         "  - {name: c1h, entity: card, aggregation: count, window: 1h}\n");
