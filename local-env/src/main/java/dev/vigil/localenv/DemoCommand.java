@@ -85,12 +85,19 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     sortOptions = false,
     description = {
-      "Vigil end to end on this machine (127.0.0.1 only): a Kafka broker, an Apicurio registry"
-          + " and a Flink MiniCluster with its web UI; a year of generated card payments"
-          + " bootstrapped into a savepoint; the scoring job restored from it; live payments with"
-          + " injected fraud and bad records streamed through it.",
+      "Vigil end to end on 127.0.0.1: a Kafka broker, a schema registry and Flink with its web"
+          + " UI; a year of generated payments bootstrapped into a savepoint, the scoring job"
+          + " restored from it, live payments with fraud and bad records streamed through it"
+          + " (docs/demo.md).",
       "Progress on standard error every 2 s; at the end a table and one JSON line on standard"
           + " output. Everything it started is stopped at the end, on Ctrl-C and on errors."
+    },
+    footerHeading = "%nExit codes:%n",
+    footer = {
+      "  0  every record scored or dead-lettered once, the sample equal to the offline values",
+      "  1  an invariant broke (named on standard error) or results were missing at --timeout",
+      "  2  bad options, a port in use, or a process that would not start",
+      "130  stopped with Ctrl-C"
     })
 public final class DemoCommand implements Callable<Integer> {
   static final String SUBJECT = "payments.transactions-value";
