@@ -194,9 +194,6 @@ public final class DemoCommand implements Callable<Integer> {
       description = "After the summary, leave everything up (endpoints printed) until Ctrl-C.")
   boolean keepRunning;
 
-  /** The last summary (tests). */
-  Summary summary;
-
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
@@ -369,7 +366,7 @@ public final class DemoCommand implements Callable<Integer> {
       // (7) the summary
       Consistency.Result consistency = offline.join().live(live.valid, sample,
           results.sampledVectors);
-      summary = Summary.of(live, producer, results, consistency);
+      Summary summary = Summary.of(live, producer, results, consistency);
       summary.print(out, live);
       out.flush();
       List<String> broken = summary.brokenInvariants(live);
