@@ -22,7 +22,9 @@ public final class Ports {
   /** Fails with a message naming {@code port} and {@code what} when the port is in use. */
   public static void ensureFree(int port, String what, String option) {
     try (ServerSocket s = new ServerSocket()) {
-      s.setReuseAddress(false);
+      // As the servers bind (SO_REUSEADDR): a listener makes the port taken, the TIME_WAIT
+      // connections a run that just ended leaves behind for a minute do not.
+      s.setReuseAddress(true);
       s.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 1);
     } catch (IOException e) {
       throw new IllegalStateException("port " + port + " on 127.0.0.1 is in use (by another"

@@ -105,7 +105,7 @@ public final class DemoCommand implements Callable<Integer> {
   static final String SCORES = "vigil.scores";
   static final String FEATURES = "vigil.features";
   static final String DEAD_LETTERS = "vigil.dead-letters";
-  /** How far before now the cut-over lies; live event times run from it for a few minutes. */
+  /** How far the live payments' event times end before now. */
   static final Duration CUTOVER_LAG = Duration.ofMinutes(5);
   static final Path DEFAULT_SPEC = Path.of("examples", "features.yaml");
   /** The repository this class was built in (its jar lies in local-env/target*), or null. */
@@ -237,7 +237,13 @@ public final class DemoCommand implements Callable<Integer> {
     } catch (IOException e) {
       return usage(err, "cannot create the work directory: " + e);
     }
-    Instant cutover = Instant.now().minus(CUTOVER_LAG).truncatedTo(ChronoUnit.SECONDS);
+    // The live payments come at the history's per-card rate, so that they look like the traffic
+    // the model was trained on (squeezed into minutes, every card would look like card testing):
+    // their event times span the days before now, and the cut-over lies that far back.
+    Duration liveSpan = Duration.ofMillis(Math.max(Duration.ofHours(1).toMillis(),
+        (long) Math.ceil(86_400_000.0 * valid / (cards * historyRate))));
+    Instant cutover = Instant.now().minus(liveSpan).minus(CUTOVER_LAG)
+        .truncatedTo(ChronoUnit.SECONDS);
     LocalServices services = new LocalServices(() -> deleteTree(run));
     try {
       try {
@@ -317,10 +323,8 @@ public final class DemoCommand implements Callable<Integer> {
 
       // (4, prepared) the live stream, before the clock of the run starts
       s = System.nanoTime();
-      double sendSeconds = (valid + badRecords) / rate;
-      Duration span = Duration.ofMillis(Math.max(Duration.ofMinutes(8).toMillis(),
-          (long) (sendSeconds * 1000) + Duration.ofMinutes(3).toMillis()));
-      LiveStream live = LiveStream.build(seed, cards, cutover, span, valid, badRecords, serializer);
+      LiveStream live =
+          LiveStream.build(seed, cards, cutover, liveSpan, valid, badRecords, serializer);
       Set<String> sample = sample(valid, consistencySample, seed);
       err.printf(Locale.ROOT, "demo: live stream: %,d payments from %s to %s and %,d bad records,"
           + " built in %.1f s%n", valid, cutover, Instant.ofEpochMilli(live.lastEventMillis),
