@@ -11,7 +11,8 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     description = "Benchmarks on this machine; figures and the commands that made them are in"
         + " benchmarks/README.md.",
-    subcommands = {FeaturesBenchmark.class, PipelineBenchmark.class})
+    subcommands = {FeaturesBenchmark.class, PipelineBenchmark.class,
+        dev.vigil.statetools.BootstrapBenchmark.class})
 public final class BenchCommand implements Runnable {
   @Spec CommandSpec spec;
 
