@@ -35,6 +35,14 @@ final class Builds {
     if (version == null) {
       version = text(child(child(project, "parent"), "version"));
     }
+    // The shade plugin's outputFile, when it names the jar outright (jobs/pom.xml does).
+    NodeList outputs = pom.getElementsByTagName("outputFile");
+    for (int i = 0; i < outputs.getLength(); i++) {
+      String file = outputs.item(i).getTextContent().strip();
+      if (file.endsWith(".jar")) {
+        return file.substring(file.lastIndexOf('/') + 1);
+      }
+    }
     String finalName = null;
     NodeList names = pom.getElementsByTagName("finalName");
     for (int i = 0; i < names.getLength(); i++) {
