@@ -63,6 +63,8 @@ public final class ScoreFunction extends ProcessFunction<FeatureEvent, Score> {
   private final String modelName;
   private final List<String> featureNames;
   private final int[] inputSlots;
+  /** The model inputs are every feature in spec order: Score and FeatureVector share one map. */
+  private final boolean inputsAreAllFeatures;
   private final List<String> entities;
   private final int[] entityKeyPositions;
   private final int idPos;
@@ -88,6 +90,7 @@ public final class ScoreFunction extends ProcessFunction<FeatureEvent, Score> {
     this.featureNames = new ArrayList<>(spec.spec().featureNames());
     List<String> inputs = spec.spec().modelInputs();
     this.inputSlots = inputs.stream().mapToInt(featureNames::indexOf).toArray();
+    this.inputsAreAllFeatures = isIdentity(inputSlots, featureNames.size());
     this.entities = new ArrayList<>(spec.spec().activeEntities());
     this.entityKeyPositions =
         entities.stream().mapToInt(e -> spec.entityKey(e).position()).toArray();
@@ -99,6 +102,18 @@ public final class ScoreFunction extends ProcessFunction<FeatureEvent, Score> {
     this.pollInterval = pollInterval;
     this.thresholds = thresholds;
     this.dedupeHorizon = dedupeHorizon.toString();
+  }
+
+  static boolean isIdentity(int[] slots, int n) {
+    if (slots.length != n) {
+      return false;
+    }
+    for (int i = 0; i < n; i++) {
+      if (slots[i] != i) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private List<String> inputNames() {
@@ -156,7 +171,10 @@ public final class ScoreFunction extends ProcessFunction<FeatureEvent, Score> {
       return;
     }
     double[] inputs = new double[inputSlots.length];
-    Map<String, Object> used = new LinkedHashMap<>();
+    // The records are only serialized after they are emitted (the sinks, Flink's copy or
+    // serialization between operators), never changed: one map may be in both when the model
+    // inputs are all features in spec order.
+    Map<String, Object> used = new LinkedHashMap<>(mapCapacity(inputSlots.length));
     for (int i = 0; i < inputSlots.length; i++) {
       Object v = e.values[inputSlots[i]];
       inputs[i] = toDouble(v);
@@ -179,13 +197,23 @@ public final class ScoreFunction extends ProcessFunction<FeatureEvent, Score> {
     for (int i = 0; i < entities.size(); i++) {
       keys.put(entities.get(i), record.get(entityKeyPositions[i]).toString());
     }
-    Map<String, Object> all = new HashMap<>();
-    for (int i = 0; i < featureNames.size(); i++) {
-      all.put(featureNames.get(i), avroValue(e.values[i]));
+    Map<String, Object> all;
+    if (inputsAreAllFeatures) {
+      all = used;
+    } else {
+      all = new HashMap<>(mapCapacity(featureNames.size()));
+      for (int i = 0; i < featureNames.size(); i++) {
+        all.put(featureNames.get(i), avroValue(e.values[i]));
+      }
     }
     ctx.output(FEATURES, new FeatureVector(id, time, specFingerprint, keys, all));
     scored.inc();
     latency.update(now - Envelope.kafkaTimestamp(record));
+  }
+
+  /** A hash map capacity that holds {@code n} entries without resizing. */
+  private static int mapCapacity(int n) {
+    return (int) (n / 0.75f) + 1;
   }
 
   private long eventTime(IndexedRecord record) {

@@ -103,4 +103,55 @@ class ScoreFunctionTest {
       assertThat(d.getSourceOffset()).isEqualTo(42);
     }
   }
+
+  @Test
+  void withEveryFeatureAsModelInputTheScoreAndTheFeatureVectorCarryTheSameValues()
+      throws Exception {
+    assertThat(envelope.spec().modelInputs()).isEqualTo(envelope.spec().featureNames());
+    harness.processElement(new StreamRecord<>(event("t5", 5L, null, 20L, 1L)));
+    Score s = harness.extractOutputValues().get(0);
+    FeatureVector v = harness.getSideOutput(ScoreFunction.FEATURES).iterator().next().getValue();
+    assertThat(s.getFeatures()).containsOnlyKeys(envelope.spec().featureNames());
+    assertThat(v.getFeatures()).isEqualTo(s.getFeatures());
+  }
+
+  @Test
+  void withSomeFeaturesAsModelInputTheScoreCarriesThoseAndTheFeatureVectorAll() throws Exception {
+    Path specFile = dir.resolve("spec.yaml");
+    Files.writeString(specFile, Files.readString(TestingJob.specFile())
+        + "  inputs: [merchant_txn_count_1h, card_txn_count_1h]\n");
+    CompiledSpec spec = Envelope.compile(CompiledSpec.load(specFile));
+    assertThat(spec.spec().modelInputs())
+        .containsExactly("merchant_txn_count_1h", "card_txn_count_1h");
+    Path m = TestModels.write(dir.resolve("subset/model.json"), spec.spec().modelInputs(), -3.0,
+        3.0);
+    var h = new OneInputStreamOperatorTestHarness<>(new ProcessOperator<>(new ScoreFunction(
+        spec, "in", m, null, Duration.ofSeconds(10), new Thresholds(0.5, 0.9),
+        Duration.ofHours(24))));
+    h.open();
+    FeatureEvent e = event("t6", 5L, 50L, null, 1L);
+    h.processElement(new StreamRecord<>(e));
+    Score s = h.extractOutputValues().get(0);
+    assertThat(s.getShadow()).isNull();
+    // (the harness hands out copies: the map's order is not the emitted one)
+    assertThat(s.getFeatures()).containsOnlyKeys("merchant_txn_count_1h", "card_txn_count_1h");
+    assertThat(s.getFeatures()).containsEntry("merchant_txn_count_1h", 1L)
+        .containsEntry("card_txn_count_1h", 5L);
+    FeatureVector v = h.getSideOutput(ScoreFunction.FEATURES).iterator().next().getValue();
+    Map<String, Object> all = new HashMap<>();
+    all.put("card_txn_count_1h", 5L);
+    all.put("card_amount_sum_1h", 50L);
+    all.put("card_amount_max_1h", null);
+    all.put("merchant_txn_count_1h", 1L);
+    assertThat(v.getFeatures()).isEqualTo(all);
+    h.close();
+  }
+
+  @Test
+  void identitySlotsAreEveryFeatureInOrder() {
+    assertThat(ScoreFunction.isIdentity(new int[] {0, 1, 2}, 3)).isTrue();
+    assertThat(ScoreFunction.isIdentity(new int[] {}, 0)).isTrue();
+    assertThat(ScoreFunction.isIdentity(new int[] {0, 2, 1}, 3)).isFalse();
+    assertThat(ScoreFunction.isIdentity(new int[] {0, 1}, 3)).isFalse();
+  }
 }
