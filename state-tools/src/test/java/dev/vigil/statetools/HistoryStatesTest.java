@@ -1,0 +1,81 @@
+package dev.vigil.statetools;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.vigil.avro.Transaction;
+import dev.vigil.transforms.io.EventJson;
+import dev.vigil.transforms.offline.PointInTimeEvaluator;
+import dev.vigil.transforms.spec.CompiledSpec;
+import dev.vigil.transforms.testing.RandomStreams;
+import dev.vigil.transforms.testing.TestSpecs;
+import java.io.PrintStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The history pass (the file read on a second thread, in batches): the states equal the offline
+ * evaluator's over the file in order, and a bad line far into the file is reported by its line.
+ */
+class HistoryStatesTest {
+  static final PrintStream QUIET = new PrintStream(OutputStream.nullOutputStream());
+  @TempDir Path dir;
+
+  @Test
+  void statesFromJsonLinesEqualTheOfflineEvaluatorInFileOrder() throws Exception {
+    CompiledSpec spec = TestSpecs.spec(TestSpecs.ALL_FEATURES);
+    List<Transaction> events = RandomStreams.generate(21, 20_000, 40, 9); // ~10 batches of 2,048
+    EventJson json = new EventJson(spec.schema());
+    List<String> lines = new ArrayList<>();
+    for (int i = 0; i < events.size(); i++) {
+      lines.add(json.format(events.get(i)));
+      if (i % 997 == 0) {
+        lines.add(""); // blank lines are skipped
+      }
+    }
+    Path history = dir.resolve("history.jsonl");
+    Files.write(history, lines);
+
+    long cutover = events.get(events.size() - 1).getEventTime().toEpochMilli() + 1;
+    HistoryStates.Result r = HistoryStates.compute(spec, spec.engines(), history, cutover, 0,
+        QUIET);
+
+    PointInTimeEvaluator offline = new PointInTimeEvaluator(spec);
+    events.forEach(offline::process);
+    assertThat(r.events()).isEqualTo(events.size());
+    long kept = 0;
+    long all = 0;
+    for (HistoryStates.EntityStates e : r.entities()) {
+      Map<String, byte[]> expected = offline.states(e.engine().entity());
+      e.states().forEach((k, v) -> assertThat(v).as(k).isEqualTo(expected.get(k)));
+      kept += e.states().size();
+      all += expected.size();
+    }
+    // card has lifetime features (no TTL): every key kept; merchant keys idle past the TTL go
+    assertThat(r.of("card").states().keySet()).isEqualTo(offline.states("card").keySet());
+    assertThat(kept + r.expiredKeys()).isEqualTo(all);
+  }
+
+  @Test
+  void aBadLineInALaterBatchIsReportedWithItsFileAndLine() throws Exception {
+    CompiledSpec spec = TestSpecs.spec(TestSpecs.ALL_FEATURES);
+    List<Transaction> events = RandomStreams.generate(5, 9_000, 10, 3);
+    EventJson json = new EventJson(spec.schema());
+    List<String> lines = new ArrayList<>();
+    events.forEach(t -> lines.add(json.format(t)));
+    lines.set(7_000, "{\"transaction_id\": ");
+    Path history = dir.resolve("bad.jsonl");
+    Files.write(history, lines);
+
+    assertThatThrownBy(() -> HistoryStates.compute(spec, spec.engines(), history,
+        Long.MAX_VALUE, 0, QUIET))
+        .isInstanceOf(StateToolException.class)
+        .hasMessageContaining(history + ":7001: not valid JSON");
+  }
+}
