@@ -7,7 +7,7 @@ import dev.vigil.avro.Transaction;
 import dev.vigil.schemas.registry.SchemaRegistryClient;
 import dev.vigil.schemas.serde.AvroWireDeserializer;
 import dev.vigil.schemas.serde.AvroWireSerializer;
-import dev.vigil.schemas.testing.ApicurioRegistry;
+import dev.vigil.infra.registry.ApicurioRegistry;
 import dev.vigil.transforms.spec.CompiledSpec;
 import java.net.URISyntaxException;
 import java.nio.file.Path;

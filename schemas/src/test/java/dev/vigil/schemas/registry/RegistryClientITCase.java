@@ -8,7 +8,7 @@ import dev.vigil.avro.Transaction;
 import dev.vigil.schemas.serde.AvroWireDeserializer;
 import dev.vigil.schemas.serde.AvroWireSerializer;
 import dev.vigil.schemas.serde.WireFormatException;
-import dev.vigil.schemas.testing.ApicurioRegistry;
+import dev.vigil.infra.registry.ApicurioRegistry;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.UUID;

@@ -4,7 +4,7 @@ import static dev.vigil.schemas.contracts.cli.CliRun.write;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.vigil.schemas.registry.SchemaRegistryClient;
-import dev.vigil.schemas.testing.ApicurioRegistry;
+import dev.vigil.infra.registry.ApicurioRegistry;
 import java.nio.file.Path;
 import java.util.UUID;
 import org.apache.avro.Schema;
