@@ -1,12 +1,9 @@
 package dev.vigil.statetools;
 
-import dev.vigil.avro.Channel;
-import dev.vigil.avro.Transaction;
 import dev.vigil.transforms.OperatorUids;
-import dev.vigil.transforms.io.EventJson;
+import dev.vigil.transforms.offline.SyntheticEvents;
 import dev.vigil.transforms.run.FileFeatureJob;
 import dev.vigil.transforms.spec.CompiledSpec;
-import java.io.BufferedWriter;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.io.PrintWriter;
@@ -15,7 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -87,7 +83,7 @@ public final class BootstrapBenchmark implements Callable<Integer> {
       Path history = work.resolve("history.jsonl");
       err.printf(Locale.ROOT, "bench bootstrap: writing %,d events of %,d cards over 365 days%n",
           n, c);
-      long last = write(history, n, c);
+      long last = SyntheticEvents.write(history, n, c, 365, 0);
       long cutover = last + 1;
       PrintStream quiet = new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8);
       for (String contender : contenders) {
@@ -138,41 +134,4 @@ public final class BootstrapBenchmark implements Callable<Integer> {
     }
   }
 
-  /** Time-ordered synthetic events over 365 days; returns the last event time. */
-  static long write(Path file, long n, int cards) throws Exception {
-    long start = Instant.parse("2025-01-01T00:00:00Z").toEpochMilli();
-    double step = 365 * 86_400_000.0 / n;
-    EventJson json = new EventJson(Transaction.getClassSchema());
-    Channel[] channels = Channel.values();
-    long t = start;
-    try (BufferedWriter w = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
-      for (long i = 0; i < n; i++) {
-        long h = mix(i * 31 + 7);
-        t = start + (long) (i * step);
-        Transaction e = Transaction.newBuilder()
-            .setTransactionId("t" + i)
-            .setCardId("c" + Math.floorMod(mix(i), cards))
-            .setMerchantId("m" + Math.floorMod(h >>> 20, 5000))
-            .setAmountCents(Math.floorMod(h, 200_000L))
-            .setCurrency("EUR")
-            .setEventTime(Instant.ofEpochMilli(t))
-            .setChannel(channels[(int) Math.floorMod(h >>> 40, channels.length)])
-            .setDeviceId((h & 3) == 0 ? null : "d" + Math.floorMod(h >>> 8, 100_000))
-            .setCountry((h & 4) == 0 ? "DE" : "FR")
-            .build();
-        w.write(json.format(e));
-        w.write('\n');
-      }
-    }
-    return t;
-  }
-
-  static long mix(long h) {
-    h ^= h >>> 33;
-    h *= 0xff51afd7ed558ccdL;
-    h ^= h >>> 33;
-    h *= 0xc4ceb9fe1a85ec53L;
-    h ^= h >>> 33;
-    return h;
-  }
 }

@@ -4,6 +4,7 @@ import dev.vigil.avro.Channel;
 import dev.vigil.avro.Transaction;
 import dev.vigil.transforms.io.EventJson;
 import java.io.BufferedWriter;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -23,21 +24,28 @@ public final class SyntheticEvents {
   private SyntheticEvents() {}
 
   public static void main(String[] args) throws Exception {
-    Path out = Path.of(args[0]);
-    long n = Long.parseLong(args[1]);
-    int cards = Integer.parseInt(args[2]);
-    int days = Integer.parseInt(args[3]);
     long jitter = args.length > 4 ? Long.parseLong(args[4]) * 60_000L : 0;
+    write(Path.of(args[0]), Long.parseLong(args[1]), Integer.parseInt(args[2]),
+        Integer.parseInt(args[3]), jitter);
+  }
+
+  /**
+   * Writes {@code n} events of {@code cards} cards over {@code days} days from 2025-01-01, each
+   * moved by up to {@code jitterMillis} either way; returns the last event's time.
+   */
+  public static long write(Path out, long n, int cards, int days, long jitterMillis)
+      throws IOException {
     long start = Instant.parse("2025-01-01T00:00:00Z").toEpochMilli();
     double step = days * 86_400_000.0 / n;
     EventJson json = new EventJson(Transaction.getClassSchema());
     Channel[] channels = Channel.values();
+    long t = start;
     try (BufferedWriter w = Files.newBufferedWriter(out, StandardCharsets.UTF_8)) {
       for (long i = 0; i < n; i++) {
         long h = mix(i * 31 + 7);
-        long t = start + (long) (i * step);
-        if (jitter > 0) {
-          t += Math.floorMod(mix(i * 17 + 3), 2 * jitter + 1) - jitter;
+        t = start + (long) (i * step);
+        if (jitterMillis > 0) {
+          t += Math.floorMod(mix(i * 17 + 3), 2 * jitterMillis + 1) - jitterMillis;
         }
         Transaction e = Transaction.newBuilder()
             .setTransactionId("t" + i)
@@ -54,6 +62,7 @@ public final class SyntheticEvents {
         w.write('\n');
       }
     }
+    return t;
   }
 
   static long mix(long h) {
