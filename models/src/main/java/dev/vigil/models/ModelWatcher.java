@@ -57,8 +57,12 @@ public final class ModelWatcher implements AutoCloseable {
     Listener NONE = new Listener() {};
   }
 
-  /** A file as seen by one poll. */
-  private record Seen(Path file, long size, long modified) {}
+  /**
+   * A file as seen by one poll: with its identity (the inode, where the file system has one) and
+   * the modification time to the nanosecond, because a model renamed into place within the same
+   * millisecond and of the same size (a retrained model often is) must still count as changed.
+   */
+  private record Seen(Path file, long size, long modified, Object key) {}
 
   private final Path location;
   private final String name;
@@ -316,7 +320,7 @@ public final class ModelWatcher implements AutoCloseable {
       if (!a.isRegularFile()) {
         return null;
       }
-      return new Seen(file, a.size(), a.lastModifiedTime().toMillis());
+      return new Seen(file, a.size(), a.lastModifiedTime().to(TimeUnit.NANOSECONDS), a.fileKey());
     } catch (NoSuchFileException e) {
       return null;
     } catch (IOException e) {
