@@ -120,6 +120,11 @@ public final class PipelineBenchmark implements Callable<Integer> {
           + " to fill before it is sent); default: Flink's own (100 ms), as deployed.")
   Long bufferTimeoutMs;
 
+  @Option(names = "--incremental-checkpoints", defaultValue = "true", arity = "1", paramLabel = "BOOL",
+      description = "execution.checkpointing.incremental (RocksDB); true as k8s/base deploys."
+          + " Default: ${DEFAULT-VALUE}.")
+  boolean incremental;
+
   @Option(names = "--object-reuse", hidden = true,
       description = "pipeline.object-reuse: true (not deployed; to see what the copies between"
           + " chained operators cost).")
@@ -275,8 +280,8 @@ public final class PipelineBenchmark implements Callable<Integer> {
     Configuration flink = new Configuration();
     flink.setString("state.backend.type", "rocksdb");
     flink.setString("execution.checkpointing.dir", chk.toUri().toString());
-    // As deployed (k8s/base): incremental RocksDB checkpoints.
-    flink.setString("execution.checkpointing.incremental", "true");
+    // As deployed (k8s/base): incremental RocksDB checkpoints, unless told otherwise.
+    flink.setString("execution.checkpointing.incremental", Boolean.toString(incremental));
     flink.setString("execution.checkpointing.num-retained", "1");
     flink.setString("parallelism.default", Integer.toString(parallelism));
     flink.setString("rest.bind-address", "127.0.0.1");
