@@ -161,18 +161,66 @@ public record ScoringConfig(
     return m;
   }
 
-  /** Validates {@code values} (key → text) against {@link #KEYS}; every problem at once. */
+  /**
+   * Validates {@code values} (key → text) against {@link #KEYS}; every problem at once. A value
+   * that is a whole reference is replaced first: {@code ${env:NAME}} by the environment variable
+   * {@code NAME}, {@code ${file:PATH}} by the file's content without its trailing line break (a
+   * mounted Kubernetes Secret), so credentials need not be in the properties file or on the
+   * command line.
+   */
   public static ScoringConfig of(Map<String, String> values) throws ConfigException {
-    return new Parser(values).parse();
+    return of(values, System::getenv);
   }
+
+  /** {@link #of(Map)} with {@code env} as the environment (tests). */
+  static ScoringConfig of(Map<String, String> values, Function<String, String> env)
+      throws ConfigException {
+    return new Parser(values, env).parse();
+  }
+
+  private static final java.util.regex.Pattern REFERENCE =
+      java.util.regex.Pattern.compile("\\$\\{(env|file):([^}]+)}");
 
   /** Only the file checks and the Kafka/Flink rules that need the values together. */
   private static final class Parser {
-    private final Map<String, String> values;
+    private final Map<String, String> values = new LinkedHashMap<>();
     private final List<String> problems = new ArrayList<>();
+    /** Keys whose reference could not be resolved (already reported). */
+    private final java.util.Set<String> unresolved = new java.util.HashSet<>();
 
-    Parser(Map<String, String> values) {
-      this.values = values;
+    Parser(Map<String, String> raw, Function<String, String> env) {
+      raw.forEach((key, value) -> values.put(key, resolve(key, value, env)));
+    }
+
+    /** {@code value}, or what its {@code ${env:…}} / {@code ${file:…}} reference names. */
+    private String resolve(String key, String value, Function<String, String> env) {
+      if (value == null) {
+        return null;
+      }
+      var m = REFERENCE.matcher(value.strip());
+      if (!m.matches()) {
+        return value;
+      }
+      String name = m.group(2).strip();
+      if (m.group(1).equals("env")) {
+        String v = env.apply(name);
+        if (v == null) {
+          problems.add("key '" + key + "': environment variable " + name + " (from " + value.strip()
+              + ") is not set");
+          unresolved.add(key);
+        }
+        return v;
+      }
+      try {
+        String v = Files.readString(Path.of(name), StandardCharsets.UTF_8);
+        return v.endsWith("\r\n") ? v.substring(0, v.length() - 2)
+            : v.endsWith("\n") ? v.substring(0, v.length() - 1) : v;
+      } catch (IOException | RuntimeException e) {
+        problems.add("key '" + key + "': cannot read " + value.strip() + ": "
+            + (e instanceof java.nio.file.NoSuchFileException ? "no such file" : e.toString()));
+        unresolved.add(key);
+        return null;
+      }
     }
 
     ScoringConfig parse() throws ConfigException {
@@ -273,6 +321,9 @@ public record ScoringConfig(
     }
 
     private String required(String key) {
+      if (unresolved.contains(key)) {
+        return null;
+      }
       String v = text(key);
       if (v == null || v.isEmpty()) {
         problems.add("key '" + key + "': required (" + BY_NAME.get(key).meaning() + ")");
@@ -287,6 +338,9 @@ public record ScoringConfig(
     }
 
     private String nonBlank(String key) {
+      if (unresolved.contains(key)) {
+        return null;
+      }
       String v = text(key);
       if (v == null || v.isEmpty()) {
         problems.add("key '" + key + "': must not be empty");

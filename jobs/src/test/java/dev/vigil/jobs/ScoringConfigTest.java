@@ -144,4 +144,37 @@ class ScoringConfigTest {
         .hasMessageContaining("model.pkl: a model is a .json (XGBoost) or .onnx file")
         .hasMessageContaining("nope.yaml: no such file");
   }
+
+  @Test
+  void credentialsComeFromTheEnvironmentOrAMountedFile() throws Exception {
+    Path secret = Files.writeString(dir.resolve("password"), "s3cr=t}\n");
+    minimal.put("registry.user", "${env:VIGIL_REGISTRY_USER}");
+    minimal.put("registry.password", " ${file:" + secret + "} ");
+    ScoringConfig c = ScoringConfig.of(minimal, Map.of("VIGIL_REGISTRY_USER", "vigil")::get);
+    assertThat(c.registryUser()).isEqualTo("vigil");
+    assertThat(c.registryPassword()).isEqualTo("s3cr=t}");
+    assertThat(c.toString()).doesNotContain("s3cr=t").contains("registry.password=***");
+  }
+
+  @Test
+  void anUnresolvedReferenceIsAProblemNamingTheKeyAndTheSource() {
+    minimal.put("registry.user", "${env:VIGIL_REGISTRY_USER}");
+    minimal.put("registry.password", "${file:" + dir.resolve("missing") + "}");
+    minimal.put("bootstrap.servers", "${env:KAFKA}");
+    assertThatThrownBy(() -> ScoringConfig.of(minimal, name -> null))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("key 'registry.user': environment variable VIGIL_REGISTRY_USER"
+            + " (from ${env:VIGIL_REGISTRY_USER}) is not set")
+        .hasMessageContaining("key 'registry.password': cannot read ${file:"
+            + dir.resolve("missing") + "}: no such file")
+        .hasMessageContaining("key 'bootstrap.servers': environment variable KAFKA")
+        .hasMessageNotContaining("key 'bootstrap.servers': required");
+  }
+
+  @Test
+  void aValueThatOnlyContainsAReferenceIsTakenAsItIs() throws Exception {
+    minimal.put("registry.user", "u");
+    minimal.put("registry.password", "a${env:X}b");
+    assertThat(ScoringConfig.of(minimal, name -> "no").registryPassword()).isEqualTo("a${env:X}b");
+  }
 }

@@ -77,6 +77,36 @@ class ConsistencyTest {
 
   @ParameterizedTest
   @MethodSource("targets")
+  void everyFileReferenceInScoringPropertiesIsASecretMountedThere(String target)
+      throws IOException {
+    Map<String, Object> d = Manifests.flinkDeployment(target);
+    Properties p = scoringProperties(target, d);
+    var reference = java.util.regex.Pattern.compile("\\$\\{file:([^}]+)}");
+    for (String key : p.stringPropertyNames()) {
+      var m = reference.matcher(p.getProperty(key).strip());
+      if (!m.matches()) {
+        continue;
+      }
+      String dir = parent(m.group(1).strip());
+      List<?> mounts = (List<?>) Yamls.at(d, "spec.podTemplate.spec.containers.0.volumeMounts");
+      Object mount = mounts.stream().filter(x -> dir.equals(Yamls.at(x, "mountPath"))).findFirst()
+          .orElseThrow(() -> new AssertionError(target + ": " + key + " reads " + m.group(1)
+              + " but nothing is mounted at " + dir + " (mounts: " + mountPaths(d) + ")"));
+      List<?> volumes = (List<?>) Yamls.at(d, "spec.podTemplate.spec.volumes");
+      Object volume = volumes.stream()
+          .filter(v -> Yamls.at(mount, "name").equals(Yamls.at(v, "name"))).findFirst()
+          .orElseThrow();
+      assertThat(Yamls.at(volume, "secret.secretName")).as(target + ": " + key + " from a Secret")
+          .isNotNull();
+    }
+    if (target.contains("prod")) {
+      assertThat(p.getProperty("registry.password")).as("prod: the registry password")
+          .startsWith("${file:");
+    }
+  }
+
+  @ParameterizedTest
+  @MethodSource("targets")
   void upgradesGoThroughSavepointsWithoutTheLastStateFallback(String target) {
     Map<String, Object> d = Manifests.flinkDeployment(target);
     Map<String, Object> conf = Manifests.flinkConfiguration(d);
