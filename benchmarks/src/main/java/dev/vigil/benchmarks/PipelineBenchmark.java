@@ -125,6 +125,11 @@ public final class PipelineBenchmark implements Callable<Integer> {
           + " Default: ${DEFAULT-VALUE}.")
   boolean incremental;
 
+  @Option(names = "--state-backend", defaultValue = "rocksdb", hidden = true,
+      description = "state.backend.type: rocksdb (as deployed) or hashmap (to see what RocksDB's"
+          + " snapshots cost).")
+  String stateBackend;
+
   @Option(names = "--object-reuse", hidden = true,
       description = "pipeline.object-reuse: true (not deployed; to see what the copies between"
           + " chained operators cost).")
@@ -278,7 +283,7 @@ public final class PipelineBenchmark implements Callable<Integer> {
 
     Path chk = work.resolve("checkpoints-" + runId);
     Configuration flink = new Configuration();
-    flink.setString("state.backend.type", "rocksdb");
+    flink.setString("state.backend.type", stateBackend);
     flink.setString("execution.checkpointing.dir", chk.toUri().toString());
     // As deployed (k8s/base): incremental RocksDB checkpoints, unless told otherwise.
     flink.setString("execution.checkpointing.incremental", Boolean.toString(incremental));
