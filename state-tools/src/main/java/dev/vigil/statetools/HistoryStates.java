@@ -2,17 +2,18 @@ package dev.vigil.statetools;
 
 import dev.vigil.transforms.engine.EntityEngine;
 import dev.vigil.transforms.io.EventFiles;
+import dev.vigil.transforms.offline.ExternalSort;
 import dev.vigil.transforms.offline.Progress;
 import dev.vigil.transforms.spec.CompiledSpec;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.apache.avro.generic.IndexedRecord;
 
@@ -59,10 +60,19 @@ public final class HistoryStates {
   public static Result compute(CompiledSpec spec, List<EntityEngine> engines, Path input,
       long cutoverMillis, long dedupeHorizonMillis, PrintStream progressOut)
       throws StateToolException {
+    return compute(spec, engines, input, cutoverMillis, dedupeHorizonMillis, progressOut,
+        SORT_RUN_SIZE);
+  }
+
+  /** {@link #compute} sorting an unordered file in runs of {@code runSize} events (tests). */
+  static Result compute(CompiledSpec spec, List<EntityEngine> engines, Path input,
+      long cutoverMillis, long dedupeHorizonMillis, PrintStream progressOut, int runSize)
+      throws StateToolException {
     try {
       Result r = ordered(spec, engines, input, cutoverMillis, dedupeHorizonMillis, progressOut);
       if (r == null) {
-        r = sorted(spec, engines, input, cutoverMillis, dedupeHorizonMillis, progressOut);
+        r = sorted(spec, engines, input, cutoverMillis, dedupeHorizonMillis, progressOut,
+            runSize);
       }
       return r;
     } catch (EventFiles.BadInputException e) {
@@ -97,7 +107,7 @@ public final class HistoryStates {
           }
           if (t < previous) {
             progressOut.printf("bootstrap: %s is not in event-time order (near event %,d);"
-                + " sorting the events before the cut-over in memory first%n", input, seen);
+                + " sorting the events before the cut-over first (in runs on disk)%n", input, seen);
             return null;
           }
           previous = t;
@@ -192,33 +202,31 @@ public final class HistoryStates {
     }
   }
 
-  /** The events before the cut-over sorted in memory (stable: ties keep file order). */
+  /** Events a sorted run holds in memory (the rest of the history waits on disk). */
+  static final int SORT_RUN_SIZE = 1_000_000;
+
+  /**
+   * The events before the cut-over sorted externally ({@link ExternalSort}: runs of {@link
+   * #SORT_RUN_SIZE} events in memory, spilled, merged; ties keep file order), then applied.
+   */
   private static Result sorted(CompiledSpec spec, List<EntityEngine> engines, Path input,
-      long cutover, long horizon, PrintStream progressOut)
+      long cutover, long horizon, PrintStream progressOut, int runSize)
       throws EventFiles.BadInputException, java.io.IOException {
     Apply apply = new Apply(engines, spec, cutover, horizon);
-    Progress progress = new Progress(progressOut, "bootstrap: reading", Files.size(input), 2000);
-    List<IndexedRecord> events = new ArrayList<>();
-    long seen = 0;
-    try (EventFiles.Reader reader = History.open(input, spec.schema())) {
-      IndexedRecord e;
-      while ((e = reader.next()) != null) {
-        progress.tick(++seen, reader.bytesRead());
-        if (apply.timeOf(e) >= cutover) {
-          apply.after++;
-        } else {
-          events.add(e);
-        }
+    Progress progress = new Progress(progressOut, "bootstrap: sorting", Files.size(input), 2000);
+    try (ExternalSort sorted = ExternalSort.of(History.open(input, spec.schema()), spec.schema(),
+        spec.eventTime().position(), runSize, e -> apply.timeOf(e) < cutover, progress)) {
+      apply.after = sorted.skipped();
+      progressOut.printf(Locale.ROOT, "bootstrap: %,d events before the cut-over sorted in %d"
+          + " run(s) of up to %,d%n", sorted.events(), sorted.runs(), runSize);
+      Progress applying = new Progress(progressOut, "bootstrap: history", sorted.events(), 2000);
+      long done = 0;
+      for (IndexedRecord e; (e = sorted.next()) != null; ) {
+        apply.accept(e, apply.timeOf(e));
+        applying.tick(++done, done);
       }
+      return apply.result(true, progress.seconds());
     }
-    events.sort(Comparator.comparingLong(apply::timeOf));
-    Progress applying = new Progress(progressOut, "bootstrap: history", events.size(), 2000);
-    long done = 0;
-    for (IndexedRecord e : events) {
-      apply.accept(e, apply.timeOf(e));
-      applying.tick(++done, done);
-    }
-    return apply.result(true, progress.seconds());
   }
 
   /** The engines over the per-key maps. */

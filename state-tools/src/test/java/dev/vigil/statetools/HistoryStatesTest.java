@@ -63,6 +63,44 @@ class HistoryStatesTest {
   }
 
   @Test
+  void anUnorderedHistoryIsSortedInRunsOnDiskAndGivesTheStatesOfTheOrderedOne() throws Exception {
+    CompiledSpec spec = TestSpecs.spec(TestSpecs.ALL_FEATURES);
+    EventJson json = new EventJson(spec.schema());
+    List<Transaction> shuffled = RandomStreams.outOfOrder(41, 20_000, 60, 9, 300);
+    List<String> lines = new ArrayList<>();
+    shuffled.forEach(t -> lines.add(json.format(t)));
+    Path history = Files.write(dir.resolve("unordered.jsonl"), lines);
+    long[] times = shuffled.stream().mapToLong(t -> t.getEventTime().toEpochMilli()).sorted()
+        .toArray();
+    long cutover = times[times.length * 3 / 4];
+
+    java.io.ByteArrayOutputStream progress = new java.io.ByteArrayOutputStream();
+    HistoryStates.Result r = HistoryStates.compute(spec, spec.engines(), history, cutover,
+        0, new PrintStream(progress, true, "UTF-8"), 1_000);
+
+    // Reference: the events before the cut-over, stably sorted, through the offline evaluator.
+    List<Transaction> before = new ArrayList<>(shuffled.stream()
+        .filter(t -> t.getEventTime().toEpochMilli() < cutover).toList());
+    before.sort(java.util.Comparator.comparingLong(t -> t.getEventTime().toEpochMilli()));
+    PointInTimeEvaluator offline = new PointInTimeEvaluator(spec);
+    before.forEach(offline::process);
+    assertThat(r.sorted()).isTrue();
+    assertThat(r.events()).isEqualTo(before.size());
+    assertThat(r.afterCutover()).isEqualTo(shuffled.size() - before.size()).isPositive();
+    assertThat(progress.toString()).contains("sorted in 15 run(s) of up to 1,000");
+    for (HistoryStates.EntityStates e : r.entities()) {
+      Map<String, byte[]> expected = offline.states(e.engine().entity());
+      e.states().forEach((k, v) -> assertThat(v).as(k).isEqualTo(expected.get(k)));
+    }
+    assertThat(r.of("card").states().keySet()).isNotEmpty()
+        .isEqualTo(offline.states("card").keySet());
+    try (var left = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
+      assertThat(left.filter(p -> p.getFileName().toString().startsWith("vigil-sort"))
+          .filter(p -> Files.exists(p.resolve("run-0.avro")))).as("runs deleted").isEmpty();
+    }
+  }
+
+  @Test
   void aBadLineInALaterBatchIsReportedWithItsFileAndLine() throws Exception {
     CompiledSpec spec = TestSpecs.spec(TestSpecs.ALL_FEATURES);
     List<Transaction> events = RandomStreams.generate(5, 9_000, 10, 3);

@@ -11,17 +11,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
-import java.util.PriorityQueue;
-import org.apache.avro.Schema;
-import org.apache.avro.file.DataFileReader;
-import org.apache.avro.file.DataFileWriter;
-import org.apache.avro.generic.GenericDatumReader;
-import org.apache.avro.generic.GenericDatumWriter;
 import org.apache.avro.generic.IndexedRecord;
-import org.apache.avro.specific.SpecificData;
 
 /**
  * {@code features backfill}: point-in-time feature vectors for every event of a file — training
@@ -90,87 +81,18 @@ public final class Backfill {
 
   private Summary sortThenEvaluate(Path input, RowSink sink, long size)
       throws EventFiles.BadInputException, IOException {
-    Schema schema = spec.schema();
-    SpecificData data = SpecificData.getForSchema(schema);
-    Path dir = Files.createTempDirectory("vigil-backfill-sort");
-    List<Path> runs = new ArrayList<>();
     Progress progress = new Progress(progressOut, "backfill (sorting)", size, 2000);
-    int timePos = spec.eventTime().position();
-    Comparator<IndexedRecord> byTime = Comparator.comparingLong(r -> time(r.get(timePos)));
-    try {
-      long events = 0;
-      try (EventFiles.Reader reader = EventFiles.open(input, schema)) {
-        List<IndexedRecord> run = new ArrayList<>(Math.min(runSize, 1 << 20));
-        IndexedRecord e;
-        while (true) {
-          e = reader.next();
-          if (e != null) {
-            run.add(e);
-            progress.tick(++events, reader.bytesRead());
-          }
-          if (run.size() >= runSize || (e == null && !run.isEmpty())) {
-            run.sort(byTime); // stable: ties keep file order
-            Path file = dir.resolve("run-" + runs.size() + ".avro");
-            try (DataFileWriter<IndexedRecord> w =
-                new DataFileWriter<>(new GenericDatumWriter<IndexedRecord>(schema, data))) {
-              w.create(schema, file.toFile());
-              for (IndexedRecord r : run) {
-                w.append(r);
-              }
-            }
-            runs.add(file);
-            run.clear();
-          }
-          if (e == null) {
-            break;
-          }
-        }
-      }
+    try (ExternalSort sorted = ExternalSort.of(EventFiles.open(input, spec.schema()),
+        spec.schema(), spec.eventTime().position(), runSize, e -> true, progress)) {
       PointInTimeEvaluator evaluator = new PointInTimeEvaluator(spec);
-      Progress merging = new Progress(progressOut, "backfill", events, 2000);
+      Progress merging = new Progress(progressOut, "backfill", sorted.events(), 2000);
       long done = 0;
-      List<DataFileReader<IndexedRecord>> readers = new ArrayList<>();
-      try {
-        // Ties across runs: the earlier run holds the earlier part of the file.
-        PriorityQueue<long[]> heads = new PriorityQueue<>(
-            Comparator.<long[]>comparingLong(h -> h[0]).thenComparingLong(h -> h[1]));
-        List<IndexedRecord> current = new ArrayList<>();
-        for (int i = 0; i < runs.size(); i++) {
-          DataFileReader<IndexedRecord> r = new DataFileReader<>(runs.get(i).toFile(),
-              new GenericDatumReader<>(schema, schema, data));
-          readers.add(r);
-          IndexedRecord first = r.next();
-          current.add(first);
-          heads.add(new long[] {time(first.get(timePos)), i});
-        }
-        while (!heads.isEmpty()) {
-          long[] head = heads.poll();
-          int i = (int) head[1];
-          sink.write(evaluator.process(current.get(i)));
-          merging.tick(++done, done);
-          DataFileReader<IndexedRecord> r = readers.get(i);
-          if (r.hasNext()) {
-            IndexedRecord next = r.next();
-            current.set(i, next);
-            heads.add(new long[] {time(next.get(timePos)), i});
-          }
-        }
-      } finally {
-        for (DataFileReader<IndexedRecord> r : readers) {
-          r.close();
-        }
+      for (IndexedRecord e; (e = sorted.next()) != null; ) {
+        sink.write(evaluator.process(e));
+        merging.tick(++done, done);
       }
-      return new Summary(done, evaluator.lateCount(), progress.seconds(), true, runs.size());
-    } finally {
-      for (Path p : runs) {
-        Files.deleteIfExists(p);
-      }
-      Files.deleteIfExists(dir);
+      return new Summary(done, evaluator.lateCount(), progress.seconds(), true, sorted.runs());
     }
-  }
-
-  private static long time(Object v) {
-    return v instanceof java.time.Instant i ? i.toEpochMilli() : ((Number) v).longValue();
   }
 
   /** Where feature rows go: JSON lines or Parquet, by the file's extension. */
