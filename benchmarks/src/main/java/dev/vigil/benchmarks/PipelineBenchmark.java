@@ -16,6 +16,7 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -124,6 +125,11 @@ public final class PipelineBenchmark implements Callable<Integer> {
       description = "execution.checkpointing.incremental (RocksDB); true as k8s/base deploys."
           + " Default: ${DEFAULT-VALUE}.")
   boolean incremental;
+
+  @Option(names = "--flink", paramLabel = "KEY=VALUE", hidden = true,
+      description = "Any other Flink configuration of the job (experiments), e.g."
+          + " --flink state.backend.rocksdb.writebuffer.size=4mb; repeatable.")
+  Map<String, String> flinkExtra = new LinkedHashMap<>();
 
   @Option(names = "--state-backend", defaultValue = "rocksdb", hidden = true,
       description = "state.backend.type: rocksdb (as deployed) or hashmap (to see what RocksDB's"
@@ -296,6 +302,7 @@ public final class PipelineBenchmark implements Callable<Integer> {
     if (objectReuse) {
       flink.setString("pipeline.object-reuse", "true");
     }
+    flinkExtra.forEach(flink::setString);
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flink);
     if (contender.equals("vigil")) {
       ScoringJob.defineWorkflow(env, config, compiled, ScoringJob.source(env, config, null),
