@@ -19,13 +19,19 @@ import org.apache.flink.util.OutputTag;
  *
  * <p>State: {@link FeatureStates#features}, one value per key (TTL: the entity's longest window
  * plus its tail). In front of it, a write-behind cache of up to {@code cacheKeys} keys' values
- * (least recently used out): a hit costs no state access, so a busy key costs one state read per
+ * (second-chance eviction, below): a hit costs no state access, so a busy key costs one state read per
  * checkpoint interval instead of a read and a write per event (on RocksDB, two native calls and a
  * copy of the whole value). Changed values go to the state backend when they leave the cache and
  * at every checkpoint barrier ({@link #prepareSnapshotPreBarrier}), before the backend is
  * snapshotted, so checkpoints and savepoints hold exactly what a write-through stage would; the
  * cache is then emptied, which also bounds how long a cached value outlives its TTL to one
  * checkpoint interval. {@code cacheKeys = 0}: write-through.
+ *
+ * <p>Eviction is second chance (CLOCK): a hit only sets the entry's {@code referenced} bit; the
+ * oldest entry leaves unless its bit is set, in which case the bit is cleared and the entry goes
+ * to the back. Close to least-recently-used, without an access-ordered map relinking its list on
+ * every hit, which touched two more entries per event and cost a fifth of the stage's time ({@code
+ * bench features}, 10,000 cards: 388k events/s with the access-ordered map, 477k without).
  *
  * <p>Late policy: an event older than its key's newest by more than the longest window leaves the
  * state untouched, gets null values, is marked late, is copied to the {@link #lateTag late} side
@@ -66,6 +72,8 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
   private static final class Cached {
     byte[] value;
     boolean dirty;
+    /** Hit since it came in or the eviction hand last passed: one more turn in the cache. */
+    boolean referenced;
 
     Cached(byte[] value) {
       this.value = value;
@@ -103,7 +111,8 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
     if (idPos >= 0) {
       seen = getRuntimeContext().getMapState(FeatureStates.dedupe(dedupeHorizon));
     }
-    cache = new LinkedHashMap<>(Math.min(cacheKeys, 1 << 16) * 4 / 3 + 1, 0.75f, true);
+    // Insertion order: the eviction hand goes from the oldest entry (see the class comment).
+    cache = new LinkedHashMap<>(Math.min(cacheKeys, 1 << 16) * 4 / 3 + 1, 0.75f, false);
     var group = getRuntimeContext().getMetricGroup().addGroup("vigil").addGroup("features")
         .addGroup(engine.entity());
     lateCounter = group.counter("late");
@@ -132,6 +141,9 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
       }
     }
     Cached cached = cacheKeys == 0 ? null : cache.get(key);
+    if (cached != null) {
+      cached.referenced = true;
+    }
     byte[] before = cached != null ? cached.value : state.value();
     EntityEngine.Result r = engine.apply(before, e.event);
     if (r.late()) {
@@ -163,13 +175,23 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
     }
   }
 
+  /** Evicts one entry: the oldest whose bit is clear, clearing bits on the way (CLOCK). */
   private void evictEldest() throws Exception {
-    Iterator<Map.Entry<String, Cached>> it = cache.entrySet().iterator();
-    Map.Entry<String, Cached> eldest = it.next();
-    it.remove();
-    if (eldest.getValue().dirty) {
-      setCurrentKey(eldest.getKey());
-      state.update(eldest.getValue().value);
+    while (true) {
+      Iterator<Map.Entry<String, Cached>> it = cache.entrySet().iterator();
+      Map.Entry<String, Cached> eldest = it.next();
+      Cached c = eldest.getValue();
+      it.remove();
+      if (c.referenced) {
+        c.referenced = false;
+        cache.put(eldest.getKey(), c); // a second chance, at the back
+        continue;
+      }
+      if (c.dirty) {
+        setCurrentKey(eldest.getKey());
+        state.update(c.value);
+      }
+      return;
     }
   }
 
