@@ -126,6 +126,12 @@ public final class PipelineBenchmark implements Callable<Integer> {
           + " Default: ${DEFAULT-VALUE}.")
   boolean incremental;
 
+  @Option(names = "--changelog",
+      description = "The changelog state backend over RocksDB (state.changelog.enabled, changes"
+          + " logged to files beside the checkpoints): checkpoints without RocksDB's synchronous"
+          + " snapshot phase. Not deployed by k8s/ (see benchmarks/README.md).")
+  boolean changelog;
+
   @Option(names = "--flink", paramLabel = "KEY=VALUE", hidden = true,
       description = "Any other Flink configuration of the job (experiments), e.g."
           + " --flink state.backend.rocksdb.writebuffer.size=4mb; repeatable.")
@@ -214,10 +220,10 @@ public final class PipelineBenchmark implements Callable<Integer> {
           n + paced, cards);
       System.err.printf(Locale.ROOT, "bench pipeline: %,d events pre-produced per job, then %,d"
           + " at %,.0f/s (latency after the first %d s); %,d cards; parallelism %d, RocksDB,"
-          + " checkpoints every %d ms, buffer timeout %s%s%n", n, paced, rate, warmup, cards,
+          + " checkpoints every %d ms, buffer timeout %s%s%s%n", n, paced, rate, warmup, cards,
           parallelism, checkpointIntervalMs,
           bufferTimeoutMs == null ? "Flink's default" : bufferTimeoutMs + " ms",
-          objectReuse ? ", object reuse" : "");
+          objectReuse ? ", object reuse" : "", changelog ? ", changelog state backend" : "");
       int runId = 0;
       int jit = Math.min(n + paced, warmupEvents != null ? warmupEvents : quick ? 30_000 : 100_000);
       if (jit > 0) {
@@ -301,6 +307,12 @@ public final class PipelineBenchmark implements Callable<Integer> {
     }
     if (objectReuse) {
       flink.setString("pipeline.object-reuse", "true");
+    }
+    if (changelog) {
+      flink.setString("state.changelog.enabled", "true");
+      flink.setString("state.changelog.storage", "filesystem");
+      flink.setString("state.changelog.dstl.dfs.base-path",
+          work.resolve("changelog-" + runId).toUri().toString());
     }
     flinkExtra.forEach(flink::setString);
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(flink);
