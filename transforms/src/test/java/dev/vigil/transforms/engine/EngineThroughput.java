@@ -14,7 +14,10 @@ import java.util.Map;
  * bytes per card after a year at about 3 events a day. A main, not a test: timing is not asserted.
  *
  * <pre>
- * java -cp "$(cat transforms/target/test-classpath.txt)" dev.vigil.transforms.engine.EngineThroughput [cards] [days] [perDay]
+ * ./vigil --help &gt;/dev/null   # builds cli/target/classpath.txt
+ * ./mvnw -q -pl transforms -am test-compile
+ * java -cp "transforms/target/test-classes:transforms/target/classes:$(cat cli/target/classpath.txt)" \
+ *   dev.vigil.transforms.engine.EngineThroughput [cards] [days] [perDay] [spec]
  * </pre>
  */
 public final class EngineThroughput {
