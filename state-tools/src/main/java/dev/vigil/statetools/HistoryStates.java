@@ -215,7 +215,7 @@ public final class HistoryStates {
     Apply apply = new Apply(engines, spec, cutover, horizon);
     Progress progress = new Progress(progressOut, "bootstrap: sorting", Files.size(input), 2000);
     try (ExternalSort sorted = ExternalSort.of(History.open(input, spec.schema()), spec.schema(),
-        spec.eventTime().position(), runSize, e -> apply.timeOf(e) < cutover, progress)) {
+        apply::timeOf, runSize, e -> apply.timeOf(e) < cutover, progress)) {
       apply.after = sorted.skipped();
       progressOut.printf(Locale.ROOT, "bootstrap: %,d events before the cut-over sorted in %d"
           + " run(s) of up to %,d%n", sorted.events(), sorted.runs(), runSize);

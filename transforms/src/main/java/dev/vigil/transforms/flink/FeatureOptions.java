@@ -16,7 +16,7 @@ public final class FeatureOptions {
                   + " in front of the state backend (second-chance eviction, close to least"
                   + " recently used). A hit costs no state access; changed values are written to"
                   + " the state backend when they leave the cache and at every checkpoint barrier,"
-                  + " after which the cache is emptied. Memory: about this many times the state bytes per key (see"
-                  + " 'vigil features explain'). 0 reads and writes the state backend on every"
-                  + " event.");
+                  + " after which the cache is emptied. Memory: about this many times the state"
+                  + " bytes per key (see 'vigil features explain'). 0 reads and writes the state"
+                  + " backend on every event.");
 }

@@ -71,10 +71,7 @@ public final class EventJson implements Serializable {
 
   /** Parses one JSON line into a record of the schema. */
   public IndexedRecord parse(String line) throws BadEventException {
-    if (plan == null) {
-      plan = new Plan(schema());
-    }
-    IndexedRecord fast = plan.read(line);
+    IndexedRecord fast = parseFast(line);
     return fast != null ? fast : parseTree(line);
   }
 
@@ -417,7 +414,7 @@ public final class EventJson implements Serializable {
     return ((days * 24 + hour) * 60 + minute) * 60_000L + second * 1000L + millis;
   }
 
-  /** The non-negative number in {@code s[from, from + count)}, or -1 if a character is not a digit. */
+  /** The number in {@code s[from, from + count)}, or a negative one if a character is not a digit. */
   private static int digits(String s, int from, int count) {
     int v = 0;
     for (int i = from; i < from + count; i++) {

@@ -82,9 +82,9 @@ public final class Backfill {
   private Summary sortThenEvaluate(Path input, RowSink sink, long size)
       throws EventFiles.BadInputException, IOException {
     Progress progress = new Progress(progressOut, "backfill (sorting)", size, 2000);
+    PointInTimeEvaluator evaluator = new PointInTimeEvaluator(spec);
     try (ExternalSort sorted = ExternalSort.of(EventFiles.open(input, spec.schema()),
-        spec.schema(), spec.eventTime().position(), runSize, e -> true, progress)) {
-      PointInTimeEvaluator evaluator = new PointInTimeEvaluator(spec);
+        spec.schema(), evaluator.engines().get(0)::eventTimeOf, runSize, e -> true, progress)) {
       Progress merging = new Progress(progressOut, "backfill", sorted.events(), 2000);
       long done = 0;
       for (IndexedRecord e; (e = sorted.next()) != null; ) {

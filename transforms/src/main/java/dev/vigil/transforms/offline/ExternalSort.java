@@ -10,6 +10,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.PriorityQueue;
 import java.util.function.Predicate;
+import java.util.function.ToLongFunction;
 import org.apache.avro.Schema;
 import org.apache.avro.file.DataFileReader;
 import org.apache.avro.file.DataFileWriter;
@@ -25,7 +26,7 @@ import org.apache.avro.specific.SpecificData;
  * state bootstrap} do with a file that is not in time order.
  *
  * <pre>
- * try (ExternalSort sorted = ExternalSort.of(reader, schema, timePos, runSize, keep, progress)) {
+ * try (ExternalSort sorted = ExternalSort.of(reader, schema, timeOf, runSize, keep, progress)) {
  *   for (IndexedRecord e; (e = sorted.next()) != null; ) { ... }
  * }
  * </pre>
@@ -33,7 +34,7 @@ import org.apache.avro.specific.SpecificData;
 public final class ExternalSort implements Closeable {
   private final Path dir;
   private final List<Path> runs;
-  private final int timePos;
+  private final ToLongFunction<IndexedRecord> timeOf;
   private final long kept;
   private final long skipped;
   private final List<DataFileReader<IndexedRecord>> readers = new ArrayList<>();
@@ -42,11 +43,12 @@ public final class ExternalSort implements Closeable {
   private final PriorityQueue<long[]> heads = new PriorityQueue<>(
       Comparator.<long[]>comparingLong(h -> h[0]).thenComparingLong(h -> h[1]));
 
-  private ExternalSort(Path dir, List<Path> runs, int timePos, long kept, long skipped,
+  private ExternalSort(Path dir, List<Path> runs, ToLongFunction<IndexedRecord> timeOf,
+      long kept, long skipped,
       Schema schema) throws IOException {
     this.dir = dir;
     this.runs = runs;
-    this.timePos = timePos;
+    this.timeOf = timeOf;
     this.kept = kept;
     this.skipped = skipped;
     SpecificData data = SpecificData.getForSchema(schema);
@@ -56,24 +58,26 @@ public final class ExternalSort implements Closeable {
       readers.add(r);
       IndexedRecord first = r.next();
       current.add(first);
-      heads.add(new long[] {time(first.get(timePos)), i});
+      heads.add(new long[] {timeOf.applyAsLong(first), i});
     }
   }
 
   /**
    * Reads {@code reader} to its end (closing it), spilling sorted runs.
    *
+   * @param timeOf an event's time, epoch millis (the engine's {@code eventTimeOf})
    * @param keep which events to sort; the others are counted in {@link #skipped} and dropped
    * @param progress ticked per event read
    */
-  public static ExternalSort of(EventFiles.Reader reader, Schema schema, int timePos, int runSize,
-      Predicate<IndexedRecord> keep, Progress progress)
+  public static ExternalSort of(EventFiles.Reader reader, Schema schema,
+      ToLongFunction<IndexedRecord> timeOf, int runSize, Predicate<IndexedRecord> keep,
+      Progress progress)
       throws EventFiles.BadInputException, IOException {
     if (runSize < 1) {
       throw new IllegalArgumentException("run size must be at least 1, got " + runSize);
     }
     SpecificData data = SpecificData.getForSchema(schema);
-    Comparator<IndexedRecord> byTime = Comparator.comparingLong(r -> time(r.get(timePos)));
+    Comparator<IndexedRecord> byTime = Comparator.comparingLong(timeOf);
     Path dir = Files.createTempDirectory("vigil-sort");
     List<Path> runs = new ArrayList<>();
     long seen = 0;
@@ -106,7 +110,7 @@ public final class ExternalSort implements Closeable {
           break;
         }
       }
-      return new ExternalSort(dir, runs, timePos, kept, seen - kept, schema);
+      return new ExternalSort(dir, runs, timeOf, kept, seen - kept, schema);
     } catch (EventFiles.BadInputException | IOException | RuntimeException e) {
       delete(dir, runs);
       throw e;
@@ -125,7 +129,7 @@ public final class ExternalSort implements Closeable {
     if (r.hasNext()) {
       IndexedRecord next = r.next();
       current.set(i, next);
-      heads.add(new long[] {time(next.get(timePos)), i});
+      heads.add(new long[] {timeOf.applyAsLong(next), i});
     }
     return e;
   }
@@ -167,9 +171,5 @@ public final class ExternalSort implements Closeable {
       Files.deleteIfExists(p);
     }
     Files.deleteIfExists(dir);
-  }
-
-  static long time(Object v) {
-    return v instanceof java.time.Instant i ? i.toEpochMilli() : ((Number) v).longValue();
   }
 }
