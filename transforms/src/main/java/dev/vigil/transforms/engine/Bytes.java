@@ -1,5 +1,8 @@
 package dev.vigil.transforms.engine;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
@@ -13,6 +16,9 @@ final class Bytes {
   static final int STRING = 3;
   static final int TRUE = 4;
   static final int FALSE = 5;
+  /** Little-endian 8-byte access to byte arrays: one load or store instead of eight. */
+  private static final VarHandle LONG_LE =
+      MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
   /** A growable output buffer. Reused per engine call, copied out once. */
   static final class Writer {
@@ -68,9 +74,8 @@ final class Bytes {
 
     void fixed64(long v) {
       ensure(8);
-      for (int i = 0; i < 8; i++) {
-        buf[pos++] = (byte) (v >>> (8 * i));
-      }
+      LONG_LE.set(buf, pos, v);
+      pos += 8;
     }
 
     void float64(double d) {
@@ -130,6 +135,16 @@ final class Bytes {
     }
 
     long varlong() {
+      byte b0 = buf[pos];
+      if (b0 >= 0) { // most varints here are one byte (counts, deltas, flags)
+        pos++;
+        return b0;
+      }
+      byte b1 = buf[pos + 1];
+      if (b1 >= 0) {
+        pos += 2;
+        return (b0 & 0x7F) | ((long) b1 << 7);
+      }
       long v = 0;
       int shift = 0;
       while (true) {
@@ -148,10 +163,8 @@ final class Bytes {
     }
 
     long fixed64() {
-      long v = 0;
-      for (int i = 0; i < 8; i++) {
-        v |= (buf[pos++] & 0xFFL) << (8 * i);
-      }
+      long v = (long) LONG_LE.get(buf, pos);
+      pos += 8;
       return v;
     }
 

@@ -32,8 +32,10 @@ import org.apache.avro.generic.IndexedRecord;
  * split into the <em>open</em> tile (the newest, decoded and updated in place) and the
  * <em>closed</em> tiles, kept as encoded bytes oldest first: an event appends at most one closed
  * tile and eviction parses only the tiles it drops, so the closed tiles are copied, not parsed.
- * Count and integer sum/mean keep a running total of the closed tiles (minus what eviction drops),
- * so they cost O(1) per event; min, max, distinct count and float sums re-read the closed tiles
+ * Count, distinct count and integer sum/mean keep a running total of the closed tiles (minus what
+ * eviction drops), so their query is O(1); a distinct count's tiles are disjoint (a value sits in
+ * the tile of its latest occurrence), which costs one scan of its closed hashes, no hashing, per
+ * value new to the open tile. Min, max and float sums re-read the closed tiles
  * (at most {@code W/r}). Events out of order within the window take a slower path that decodes
  * every tile. Not thread-safe (reuses buffers): one instance per subtask.
  *
@@ -45,12 +47,14 @@ import org.apache.avro.generic.IndexedRecord;
  *                     closedBytes:varint (value (idxDelta:varint value)*)] hasOpen:byte
  *                     [base-openIdx:zigzag value]        (base = floor(newestTs / r))
  * value   = count: varint | sum, min, max: zigzag or float64 | mean: (zigzag or float64) varint
- *         | distinct_count: n:varint fixed64{n} | time_since_first: ms after tile start (varint)
+ *         | distinct_count: n:varint fixed64{n} (hashes; windowed: each in the tile of its latest
+ *           occurrence, totals = the sizes' sum) | time_since_first: ms after tile start (varint)
+ * pending = per feature with a field: its input (tagged; a distinct count's: 0 | 1 hash:fixed64)
  * </pre>
  */
 public final class EntityEngine implements Serializable {
   private static final long serialVersionUID = 2L;
-  private static final int FORMAT = 2;
+  private static final int FORMAT = 3;
 
   /** What one event produced: the features as known just before it, and the state after it. */
   public record Result(Object[] values, byte[] newState, boolean late) {}
@@ -63,7 +67,11 @@ public final class EntityEngine implements Serializable {
   private final boolean[] isDouble;
   /** Features with tiles or a running aggregate (all but last and time_since_last). */
   private final boolean[] sectioned;
-  /** Windowed count and integer sum/mean: running totals of the closed tiles. */
+  /**
+   * Windowed count, distinct count and integer sum/mean: running totals of the closed tiles. A
+   * windowed distinct count's tiles are disjoint (each value sits in the tile of its latest
+   * occurrence, see {@link #addDistinct}), so its total is the sum of the tiles' sizes.
+   */
   private final boolean[] invertible;
   private final int keyPos;
   private final int timePos;
@@ -98,6 +106,7 @@ public final class EntityEngine implements Serializable {
       isDouble[i] = kinds[i] == ValueKind.DOUBLE;
       sectioned[i] = aggs[i] != Aggregation.LAST && aggs[i] != Aggregation.TIME_SINCE_LAST;
       invertible[i] = !f.lifetime() && (aggs[i] == Aggregation.COUNT
+          || aggs[i] == Aggregation.DISTINCT_COUNT
           || ((aggs[i] == Aggregation.SUM || aggs[i] == Aggregation.MEAN) && !isDouble[i]));
       if (f.lifetime()) {
         lifetime = true;
@@ -271,7 +280,7 @@ public final class EntityEngine implements Serializable {
     Bytes.Writer w = new Bytes.Writer();
     if (fieldPos[i] >= 0) {
       for (Object[] inputs : l.pending) {
-        w.tagged(inputs[i]);
+        writeInput(w, i, inputs[i]);
       }
     }
     if (aggs[i] == Aggregation.LAST && l.hasLast) {
@@ -339,7 +348,7 @@ public final class EntityEngine implements Serializable {
     for (int p = 0; p < lo.pending.size(); p++) {
       for (int i = 0; i < features.length; i++) {
         if (fieldPos[i] >= 0) {
-          w.tagged(source[i] >= 0 ? lo.pending.get(p)[source[i]]
+          writeInput(w, i, source[i] >= 0 ? lo.pending.get(p)[source[i]]
               : lf == null ? null : lf.pending.get(p)[i]);
         }
       }
@@ -402,7 +411,7 @@ public final class EntityEngine implements Serializable {
       Object[] inputs = new Object[features.length];
       for (int i = 0; i < features.length; i++) {
         if (fieldPos[i] >= 0) {
-          inputs[i] = r.tagged();
+          inputs[i] = readInput(r, i);
         }
       }
       l.pending.add(inputs);
@@ -469,10 +478,31 @@ public final class EntityEngine implements Serializable {
     Object[] in = new Object[features.length];
     for (int i = 0; i < features.length; i++) {
       if (fieldPos[i] >= 0) {
-        in[i] = normalize(event.get(fieldPos[i]), kinds[i]);
+        Object v = normalize(event.get(fieldPos[i]), kinds[i]);
+        // A distinct count keeps only the value's hash, also while the event is pending.
+        in[i] = v != null && aggs[i] == Aggregation.DISTINCT_COUNT ? (Object) Bytes.hash(v) : v;
       }
     }
     return in;
+  }
+
+  /** A pending event's input of feature {@code i}: tagged, a distinct count's hash as fixed64. */
+  private void writeInput(Bytes.Writer w, int i, Object v) {
+    if (aggs[i] != Aggregation.DISTINCT_COUNT) {
+      w.tagged(v);
+    } else if (v == null) {
+      w.byte1(0);
+    } else {
+      w.byte1(1);
+      w.fixed64((Long) v);
+    }
+  }
+
+  private Object readInput(Bytes.Reader r, int i) {
+    if (aggs[i] != Aggregation.DISTINCT_COUNT) {
+      return r.tagged();
+    }
+    return r.byte1() == 0 ? null : (Object) r.fixed64();
   }
 
   private static Object normalize(Object v, ValueKind kind) {
@@ -526,14 +556,27 @@ public final class EntityEngine implements Serializable {
         }
       }
       if (sec.full != null) {
-        update(sec.full, sec.full.findOrInsert(idx, aggs[i]), i, in, ts);
+        int k = sec.full.findOrInsert(idx, aggs[i]);
+        if (invertible[i] && aggs[i] == Aggregation.DISTINCT_COUNT) {
+          addDistinct(sec.full, k, (Long) in);
+        } else {
+          update(sec.full, k, i, in, ts);
+        }
         continue;
       }
       if (sec.open.n == 1 && idx != sec.open.idx[0]) {
         closeOpen(s, i);
       }
       int k = sec.open.n == 0 ? sec.open.findOrInsert(idx, aggs[i]) : 0;
-      update(sec.open, k, i, in, ts);
+      if (invertible[i] && aggs[i] == Aggregation.DISTINCT_COUNT) {
+        // New to the open tile: its older occurrence, if any, leaves the closed tile it was in.
+        long h = (Long) in;
+        if (sec.open.sets[k].add(h) && sec.closed > 0) {
+          removeFromClosed(s, sec, h);
+        }
+      } else {
+        update(sec.open, k, i, in, ts);
+      }
     }
   }
 
@@ -571,7 +614,7 @@ public final class EntityEngine implements Serializable {
           }
         }
       }
-      case DISTINCT_COUNT -> tiles.sets[k].add(Bytes.hash(in));
+      case DISTINCT_COUNT -> tiles.sets[k].add((Long) in); // a lifetime distinct count's one set
       case TIME_SINCE_FIRST -> {
         if (tiles.c[k] == 0 || ts < tiles.a[k]) {
           tiles.a[k] = ts;
@@ -597,10 +640,104 @@ public final class EntityEngine implements Serializable {
     sec.lastIdx = sec.open.idx[0];
     sec.closed++;
     if (invertible[i]) {
-      sec.ta += sec.open.a[0];
+      sec.ta += tileTotal(sec.open, 0, i);
       sec.tc += sec.open.c[0];
     }
     sec.open.n = 0;
+  }
+
+  /** A tile's part of a running total: its count or sum, or a distinct count's set size. */
+  private long tileTotal(Tiles t, int k, int i) {
+    return aggs[i] == Aggregation.DISTINCT_COUNT ? t.sets[k].size() : t.a[k];
+  }
+
+  /**
+   * Takes hash {@code h} out of the closed tile holding it, if one does (at most one: the tiles are
+   * disjoint), dropping the tile if it empties. A value seen again moves to its newest tile, so
+   * the closed tiles' sizes add up to their distinct count and evicting a tile drops exactly the
+   * values last seen in it. The scan is the closed tiles' bytes; the rewrite happens only on a hit.
+   */
+  private void removeFromClosed(State s, Section sec, long h) {
+    Bytes.Reader r = new Bytes.Reader(sec.buf, sec.off);
+    int hit = -1;
+    for (int k = 0; k < sec.closed && hit < 0; k++) {
+      if (k > 0) {
+        r.varlong();
+      }
+      int n = (int) r.varlong();
+      for (int j = 0; j < n; j++) {
+        if (r.fixed64() == h) {
+          hit = k;
+          r.skip(8 * (n - j - 1));
+          break;
+        }
+      }
+    }
+    if (hit < 0) {
+      return;
+    }
+    Bytes.Writer w = s.rebuilt;
+    w.reset();
+    r = new Bytes.Reader(sec.buf, sec.off);
+    long idx = sec.firstIdx;
+    long kept = 0;
+    long first = 0;
+    long prev = 0;
+    for (int k = 0; k < sec.closed; k++) {
+      if (k > 0) {
+        idx += r.varlong();
+      }
+      int n = (int) r.varlong();
+      int m = k == hit ? n - 1 : n;
+      if (m == 0) {
+        r.skip(8 * n);
+        continue;
+      }
+      if (kept > 0) {
+        w.varlong(idx - prev);
+      } else {
+        first = idx;
+      }
+      w.varlong(m);
+      if (k == hit) {
+        for (int j = 0; j < n; j++) {
+          long v = r.fixed64();
+          if (v != h) {
+            w.fixed64(v);
+          }
+        }
+      } else {
+        w.bytes(sec.buf, r.pos(), 8 * n);
+        r.skip(8 * n);
+      }
+      prev = idx;
+      kept++;
+    }
+    sec.closed = (int) kept;
+    sec.firstIdx = first;
+    sec.lastIdx = prev;
+    sec.ta--;
+    sec.buf = w.array();
+    sec.off = 0;
+    sec.end = w.size();
+    sec.owned = false;
+    sec.own(); // a copy the section owns: the rebuilt buffer is reused
+  }
+
+  /**
+   * Adds hash {@code h} to tile {@code k} of a distinct count's decoded tiles (the slow path),
+   * keeping them disjoint: a newer tile holding it wins, an older one gives it up.
+   */
+  private static void addDistinct(Tiles tiles, int k, long h) {
+    for (int j = tiles.n - 1; j >= 0; j--) {
+      if (j != k && tiles.sets[j].contains(h)) {
+        if (j > k) {
+          return;
+        }
+        tiles.sets[j].remove(h);
+      }
+    }
+    tiles.sets[k].add(h);
   }
 
   private void evict(State s, long t) {
@@ -639,6 +776,12 @@ public final class EntityEngine implements Serializable {
   /** Reads past a closed tile's value, taking it out of the running totals. */
   private void dropValue(Bytes.Reader r, Section sec, int i) {
     Aggregation agg = aggs[i];
+    if (agg == Aggregation.DISTINCT_COUNT && invertible[i]) {
+      int n = (int) r.varlong();
+      sec.ta -= n;
+      r.skip(8 * n);
+      return;
+    }
     if (invertible[i]) {
       sec.ta -= agg == Aggregation.COUNT ? r.varlong() : r.zigzag();
       if (agg == Aggregation.MEAN) {
@@ -701,9 +844,10 @@ public final class EntityEngine implements Serializable {
     boolean hasOpen = open.n == 1;
     Aggregation agg = aggs[i];
     if (invertible[i]) {
-      long a = sec.ta + (hasOpen ? open.a[0] : 0);
+      long a = sec.ta + (hasOpen && agg != Aggregation.DISTINCT_COUNT ? open.a[0] : 0);
       return switch (agg) {
         case COUNT, SUM -> a;
+        case DISTINCT_COUNT -> sec.ta + (hasOpen ? open.sets[0].size() : 0L);
         case MEAN -> {
           long c = sec.tc + (hasOpen ? open.c[0] : 0);
           yield c == 0 ? null : (double) a / c;
@@ -711,7 +855,7 @@ public final class EntityEngine implements Serializable {
         default -> throw new IllegalStateException(agg.name());
       };
     }
-    if (agg == Aggregation.DISTINCT_COUNT && sec.closed == 0) {
+    if (agg == Aggregation.DISTINCT_COUNT) { // lifetime: one running set
       return hasOpen ? (long) open.sets[0].size() : 0L;
     }
     if (features[i].lifetime()) {
@@ -729,18 +873,13 @@ public final class EntityEngine implements Serializable {
       }
       return first >= t ? null : t - first;
     }
-    // Re-read the closed tiles: float sums and means, min, max, distinct count.
+    // Re-read the closed tiles: float sums and means, min, max.
     boolean dbl = isDouble[i];
     boolean max = agg == Aggregation.MAX;
     long a = 0;
     double d = 0;
     long c = 0;
     boolean found = false;
-    LongSet union = null;
-    if (agg == Aggregation.DISTINCT_COUNT) {
-      union = s.union;
-      union.clear();
-    }
     Bytes.Reader r = new Bytes.Reader(sec.buf, sec.off);
     for (int k = 0; k < sec.closed; k++) {
       if (k > 0) {
@@ -766,12 +905,6 @@ public final class EntityEngine implements Serializable {
           }
           found = true;
         }
-        case DISTINCT_COUNT -> {
-          int n = (int) r.varlong();
-          for (int j = 0; j < n; j++) {
-            union.add(r.fixed64());
-          }
-        }
         default -> throw new IllegalStateException(agg.name());
       }
     }
@@ -792,7 +925,6 @@ public final class EntityEngine implements Serializable {
           }
           found = true;
         }
-        case DISTINCT_COUNT -> union.addAll(open.sets[0]);
         default -> throw new IllegalStateException(agg.name());
       }
     }
@@ -800,7 +932,6 @@ public final class EntityEngine implements Serializable {
       case SUM -> d;
       case MEAN -> c == 0 ? null : d / c;
       case MIN, MAX -> !found ? null : (dbl ? (Object) d : (Object) a);
-      case DISTINCT_COUNT -> (long) union.size();
       default -> throw new IllegalStateException(agg.name());
     };
   }
@@ -887,6 +1018,8 @@ public final class EntityEngine implements Serializable {
   }
 
   private final class State {
+    /** Sink of the cache-line touch in {@link #decode} (keeps the loads). */
+    int touch;
     boolean any;
     long newestTs;
     final List<Object[]> pending = new ArrayList<>(2);
@@ -894,7 +1027,8 @@ public final class EntityEngine implements Serializable {
     long lastTs;
     final Object[] lastValues = new Object[features.length];
     final Section[] sections = new Section[features.length];
-    final LongSet union = new LongSet(16);
+    /** Where {@link #removeFromClosed} rebuilds a section's closed tiles. */
+    final Bytes.Writer rebuilt = new Bytes.Writer();
 
     State() {
       for (int i = 0; i < features.length; i++) {
@@ -989,6 +1123,15 @@ public final class EntityEngine implements Serializable {
       int k = n - 1;
       if (k >= 0 && idx[k] == index) {
         return k; // the common case: the newest tile
+      }
+      if (n == 0) { // the other common case: a new open tile
+        idx[0] = index;
+        a[0] = 0;
+        d[0] = 0;
+        c[0] = 0;
+        sets[0] = agg == Aggregation.DISTINCT_COUNT ? new LongSet(4) : null;
+        n = 1;
+        return 0;
       }
       int pos = Arrays.binarySearch(idx, 0, n, index);
       if (pos >= 0) {
@@ -1086,7 +1229,7 @@ public final class EntityEngine implements Serializable {
       }
       writeValue(w, t, k, i, s.newestTs);
       if (invertible[i]) {
-        sec.ta += t.a[k];
+        sec.ta += tileTotal(t, k, i);
         sec.tc += t.c[k];
       }
       sec.lastIdx = t.idx[k];
@@ -1170,7 +1313,7 @@ public final class EntityEngine implements Serializable {
     for (Object[] inputs : s.pending) {
       for (int i = 0; i < features.length; i++) {
         if (fieldPos[i] >= 0) {
-          w.tagged(inputs[i]);
+          writeInput(w, i, inputs[i]);
         }
       }
     }
@@ -1221,7 +1364,7 @@ public final class EntityEngine implements Serializable {
   }
 
   private void writeTotals(Bytes.Writer w, Section sec, int i) {
-    if (aggs[i] == Aggregation.COUNT) {
+    if (aggs[i] == Aggregation.COUNT || aggs[i] == Aggregation.DISTINCT_COUNT) {
       w.varlong(sec.ta);
     } else {
       w.zigzag(sec.ta);
@@ -1238,6 +1381,13 @@ public final class EntityEngine implements Serializable {
     if (bytes == null) {
       return s;
     }
+    // Touch every cache line first: independent loads overlap their misses, where the parse
+    // below would wait for each line in turn (each position depends on the varints before it).
+    int touch = 0;
+    for (int p = 64; p < bytes.length; p += 64) {
+      touch += bytes[p];
+    }
+    s.touch = touch;
     Bytes.Reader r = new Bytes.Reader(bytes);
     int format = r.byte1();
     if (format != FORMAT) {
@@ -1252,7 +1402,7 @@ public final class EntityEngine implements Serializable {
       Object[] inputs = new Object[features.length];
       for (int i = 0; i < features.length; i++) {
         if (fieldPos[i] >= 0) {
-          inputs[i] = r.tagged();
+          inputs[i] = readInput(r, i);
         }
       }
       s.pending.add(inputs);
@@ -1286,7 +1436,7 @@ public final class EntityEngine implements Serializable {
         sec.firstIdx = base - r.zigzag();
         sec.lastIdx = sec.firstIdx + r.varlong();
         if (invertible[i]) {
-          if (aggs[i] == Aggregation.COUNT) {
+          if (aggs[i] == Aggregation.COUNT || aggs[i] == Aggregation.DISTINCT_COUNT) {
             sec.ta = r.varlong();
           } else {
             sec.ta = r.zigzag();

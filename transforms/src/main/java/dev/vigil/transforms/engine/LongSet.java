@@ -44,6 +44,55 @@ final class LongSet {
     return true;
   }
 
+  boolean contains(long v) {
+    if (v == 0) {
+      return hasZero;
+    }
+    int mask = slots.length - 1;
+    int i = (int) Bytes.mix(v) & mask;
+    while (slots[i] != 0) {
+      if (slots[i] == v) {
+        return true;
+      }
+      i = (i + 1) & mask;
+    }
+    return false;
+  }
+
+  /** Removes {@code v}; linear probing's backward shift keeps every other value reachable. */
+  boolean remove(long v) {
+    if (v == 0) {
+      boolean had = hasZero;
+      hasZero = false;
+      return had;
+    }
+    int mask = slots.length - 1;
+    int i = (int) Bytes.mix(v) & mask;
+    while (slots[i] != v) {
+      if (slots[i] == 0) {
+        return false;
+      }
+      i = (i + 1) & mask;
+    }
+    int j = i;
+    while (true) {
+      j = (j + 1) & mask;
+      if (slots[j] == 0) {
+        break;
+      }
+      int home = (int) Bytes.mix(slots[j]) & mask;
+      // slots[j] may move into the hole at i unless its home lies cyclically in (i, j].
+      boolean stays = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+      if (!stays) {
+        slots[i] = slots[j];
+        i = j;
+      }
+    }
+    slots[i] = 0;
+    size--;
+    return true;
+  }
+
   void addAll(LongSet other) {
     if (other.hasZero) {
       add(0);

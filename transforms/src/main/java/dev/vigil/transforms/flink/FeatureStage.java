@@ -2,9 +2,6 @@ package dev.vigil.transforms.flink;
 
 import dev.vigil.transforms.engine.EntityEngine;
 import java.time.Duration;
-import java.util.Iterator;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.metrics.Counter;
@@ -31,7 +28,9 @@ import org.apache.flink.util.OutputTag;
  * oldest entry leaves unless its bit is set, in which case the bit is cleared and the entry goes
  * to the back. Close to least-recently-used, without an access-ordered map relinking its list on
  * every hit, which touched two more entries per event and cost a fifth of the stage's time ({@code
- * bench features}, 10,000 cards: 388k events/s with the access-ordered map, 477k without).
+ * bench features}, 10,000 cards: 388k events/s with the access-ordered map, 477k without). The
+ * cache is a {@link StateCache} (parallel arrays under an open-addressing index), not a map of
+ * holder objects: a hit then touches the key and the value only.
  *
  * <p>Late policy: an event older than its key's newest by more than the longest window leaves the
  * state untouched, gets null values, is marked late, is copied to the {@link #lateTag late} side
@@ -63,22 +62,11 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
   private final int cacheKeys;
   private transient ValueState<byte[]> state;
   private transient MapState<String, Long> seen;
-  private transient LinkedHashMap<String, Cached> cache;
+  /** Null when write-through ({@code cacheKeys = 0}). */
+  private transient StateCache cache;
   private transient Counter lateCounter;
   private transient Counter missingKey;
   private transient Counter duplicates;
-
-  /** A key's value in the cache; {@code dirty} until written to the state backend. */
-  private static final class Cached {
-    byte[] value;
-    boolean dirty;
-    /** Hit since it came in or the eviction hand last passed: one more turn in the cache. */
-    boolean referenced;
-
-    Cached(byte[] value) {
-      this.value = value;
-    }
-  }
 
   /** Write-through, no dedupe (operator tests of the state layout). */
   public FeatureStage(EntityEngine engine, int[] slots, OutputTag<FeatureEvent> late) {
@@ -111,8 +99,7 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
     if (idPos >= 0) {
       seen = getRuntimeContext().getMapState(FeatureStates.dedupe(dedupeHorizon));
     }
-    // Insertion order: the eviction hand goes from the oldest entry (see the class comment).
-    cache = new LinkedHashMap<>(Math.min(cacheKeys, 1 << 16) * 4 / 3 + 1, 0.75f, false);
+    cache = cacheKeys == 0 ? null : new StateCache(cacheKeys);
     var group = getRuntimeContext().getMetricGroup().addGroup("vigil").addGroup("features")
         .addGroup(engine.entity());
     lateCounter = group.counter("late");
@@ -140,26 +127,24 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
         return;
       }
     }
-    Cached cached = cacheKeys == 0 ? null : cache.get(key);
-    if (cached != null) {
-      cached.referenced = true;
+    int hash = key.hashCode();
+    int cached = cache == null ? -1 : cache.find(key, hash);
+    if (cached >= 0) {
+      cache.markReferenced(cached);
     }
-    byte[] before = cached != null ? cached.value : state.value();
+    byte[] before = cached >= 0 ? cache.value(cached) : state.value();
     EntityEngine.Result r = engine.apply(before, e.event);
     if (r.late()) {
       e.late = true;
       lateCounter.inc();
       output.collect(late, record);
     } else {
-      if (cacheKeys == 0) {
+      if (cache == null) {
         state.update(r.newState());
+      } else if (cached >= 0) {
+        cache.put(cached, r.newState());
       } else {
-        if (cached == null) {
-          cached = new Cached(null);
-          cache.put(key, cached);
-        }
-        cached.value = r.newState();
-        cached.dirty = true;
+        cache.put(cache.add(key, hash, null), r.newState());
       }
       if (seen != null) {
         seen.put(id, engine.eventTimeOf(e.event));
@@ -170,39 +155,30 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
       e.values[slots[i]] = values[i];
     }
     output.collect(record);
-    if (cache.size() > cacheKeys) {
+    if (cache != null && cache.overCapacity()) {
       evictEldest(); // after the event: the current key may change
     }
   }
 
   /** Evicts one entry: the oldest whose bit is clear, clearing bits on the way (CLOCK). */
   private void evictEldest() throws Exception {
-    while (true) {
-      Iterator<Map.Entry<String, Cached>> it = cache.entrySet().iterator();
-      Map.Entry<String, Cached> eldest = it.next();
-      Cached c = eldest.getValue();
-      it.remove();
-      if (c.referenced) {
-        c.referenced = false;
-        cache.put(eldest.getKey(), c); // a second chance, at the back
-        continue;
-      }
-      if (c.dirty) {
-        setCurrentKey(eldest.getKey());
-        state.update(c.value);
-      }
-      return;
+    int id = cache.evictionCandidate();
+    if (cache.dirty(id)) {
+      setCurrentKey(cache.key(id));
+      state.update(cache.value(id));
     }
+    cache.remove(id);
   }
 
   /** Writes every changed value to the state backend and empties the cache. */
   private void flush() throws Exception {
-    for (Map.Entry<String, Cached> entry : cache.entrySet()) {
-      if (entry.getValue().dirty) {
-        setCurrentKey(entry.getKey());
-        state.update(entry.getValue().value);
-      }
+    if (cache == null) {
+      return;
     }
+    cache.forEachDirty((key, value) -> {
+      setCurrentKey(key);
+      state.update(value);
+    });
     cache.clear();
   }
 

@@ -263,6 +263,27 @@ class EntityEngineTest {
   }
 
   @Test
+  void aDistinctValueSeenAgainMovesToItsNewestTileSoEvictingTheOldOneKeepsIt() throws Exception {
+    EntityEngine e = spec(
+        "  - {name: d, entity: card, aggregation: distinct_count, field: merchant_id, window: 1h}\n")
+        .engines().get(0);
+    List<Object[]> v = run(e, tx("a", "c", T0, 1, "m1"), tx("b", "c", T0 + 10 * MIN, 1, "m2"),
+        tx("c", "c", T0 + 50 * MIN, 1, "m1"), // m1 again: it leaves the tile of 00:00
+        tx("d", "c", T0 + 55 * MIN, 1, "m3"),
+        tx("e", "c", T0 + 70 * MIN, 1, "m4"), // window from 00:10: the 00:00 tile is evicted
+        tx("f", "c", T0 + 116 * MIN, 1, "m4")); // window from 00:55: m1's tile is out too
+    assertThat(v).extracting(x -> x[0]).containsExactly(0L, 1L, 2L, 2L, 3L, 2L);
+    byte[] state = null;
+    for (Transaction t : List.of(tx("a", "c", T0, 1, "m1"), tx("b", "c", T0 + 10 * MIN, 1, "m2"),
+        tx("c", "c", T0 + 50 * MIN, 1, "m1"), tx("d", "c", T0 + 55 * MIN, 1, "m3"))) {
+      state = e.apply(state, t).newState();
+    }
+    // Each value sits in the tile of its latest occurrence (m3 still pending): 00:00 emptied.
+    assertThat(e.describe(state).tiles().get("d")).extracting(EngineState.Tile::fromMillis)
+        .containsExactly(T0 + 10 * MIN, T0 + 50 * MIN);
+  }
+
+  @Test
   void aGapLongerThanTheWindowEmptiesEveryTileAndTheTotals() throws Exception {
     EntityEngine e = spec("  - {name: n, entity: card, aggregation: count, window: 1h}\n"
         + "  - {name: s, entity: card, aggregation: sum, field: amount_cents, window: 1h}\n"
