@@ -629,12 +629,10 @@ public final class EntityEngine implements Serializable {
   private void closeOpen(State s, int i) {
     Section sec = s.sections[i];
     Bytes.Writer w = sec.own();
-    if (sec.closed > 0) {
-      w.varlong(sec.open.idx[0] - sec.lastIdx);
-    } else {
+    if (sec.closed == 0) {
       sec.firstIdx = sec.open.idx[0];
     }
-    writeValue(w, sec.open, 0, i, s.newestTs);
+    writeClosed(w, i, sec.closed == 0, sec.open.idx[0] - sec.lastIdx, sec.open, 0, s.newestTs);
     sec.buf = w.array();
     sec.end = w.size();
     sec.lastIdx = sec.open.idx[0];
@@ -644,6 +642,45 @@ public final class EntityEngine implements Serializable {
       sec.tc += sec.open.c[0];
     }
     sec.open.n = 0;
+  }
+
+  /**
+   * Appends one closed tile: its index delta from the previous tile (none for the first), then its
+   * value. A windowed count folds the two into one varint, {@code count << 1 | 1 if the delta is
+   * not 1}, then the delta only then: a daily count's tile is one byte instead of two, and it is
+   * the state's bulk (a 365-day count has up to 366 tiles).
+   */
+  private void writeClosed(Bytes.Writer w, int i, boolean first, long delta, Tiles t, int k,
+      long newestTs) {
+    if (aggs[i] == Aggregation.COUNT) {
+      if (first || delta == 1) {
+        w.varlong(t.a[k] << 1);
+      } else {
+        w.varlong(t.a[k] << 1 | 1);
+        w.varlong(delta);
+      }
+      return;
+    }
+    if (!first) {
+      w.varlong(delta);
+    }
+    writeValue(w, t, k, i, newestTs);
+  }
+
+  /**
+   * The index delta of the closed tile at {@code r}, after the first was dropped. For a count the
+   * delta is inside the tile's entry, which stays in place as the new first (its delta then
+   * unused); otherwise it precedes the value and is consumed.
+   */
+  private long nextDelta(Bytes.Reader r, int i) {
+    if (aggs[i] != Aggregation.COUNT) {
+      return r.varlong();
+    }
+    int at = r.pos();
+    long v = r.varlong();
+    long delta = (v & 1) == 0 ? 1 : r.varlong();
+    r.skip(at - r.pos());
+    return delta;
   }
 
   /** A tile's part of a running total: its count or sum, or a distinct count's set size. */
@@ -758,7 +795,7 @@ public final class EntityEngine implements Serializable {
           dropValue(r, sec, i);
           sec.closed--;
           if (sec.closed > 0) {
-            sec.firstIdx += r.varlong();
+            sec.firstIdx += nextDelta(r, i);
           }
         }
         sec.off = r.pos();
@@ -782,8 +819,16 @@ public final class EntityEngine implements Serializable {
       r.skip(8 * n);
       return;
     }
+    if (agg == Aggregation.COUNT) {
+      long v = r.varlong();
+      if ((v & 1) != 0) {
+        r.varlong(); // the first tile's delta: unused
+      }
+      sec.ta -= v >>> 1;
+      return;
+    }
     if (invertible[i]) {
-      sec.ta -= agg == Aggregation.COUNT ? r.varlong() : r.zigzag();
+      sec.ta -= r.zigzag();
       if (agg == Aggregation.MEAN) {
         sec.tc -= r.varlong();
       }
@@ -1196,12 +1241,23 @@ public final class EntityEngine implements Serializable {
     Tiles t = new Tiles(Math.max(4, sec.closed + 2));
     Bytes.Reader r = new Bytes.Reader(sec.buf, sec.off);
     long idx = sec.firstIdx;
+    boolean count = aggs[i] == Aggregation.COUNT;
     for (int k = 0; k < sec.closed; k++) {
-      if (k > 0) {
-        idx += r.varlong();
+      if (count) { // delta and count in one varint (writeClosed)
+        long v = r.varlong();
+        long delta = (v & 1) == 0 ? 1 : r.varlong();
+        if (k > 0) {
+          idx += delta;
+        }
+        t.a[k] = v >>> 1;
+      } else {
+        if (k > 0) {
+          idx += r.varlong();
+        }
+        t.idx[k] = idx; // before the value: time_since_first's is relative to its tile
+        readValue(r, t, k, i, s.newestTs);
       }
       t.idx[k] = idx;
-      readValue(r, t, k, i, s.newestTs);
     }
     t.n = sec.closed;
     if (sec.open.n == 1) {
@@ -1222,12 +1278,10 @@ public final class EntityEngine implements Serializable {
     sec.open.n = 0;
     Bytes.Writer w = sec.own();
     for (int k = 0; k < t.n - 1; k++) {
-      if (k > 0) {
-        w.varlong(t.idx[k] - t.idx[k - 1]);
-      } else {
+      if (k == 0) {
         sec.firstIdx = t.idx[0];
       }
-      writeValue(w, t, k, i, s.newestTs);
+      writeClosed(w, i, k == 0, k == 0 ? 0 : t.idx[k] - t.idx[k - 1], t, k, s.newestTs);
       if (invertible[i]) {
         sec.ta += tileTotal(t, k, i);
         sec.tc += t.c[k];
