@@ -18,8 +18,11 @@ import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
 
 /**
- * A hand-written serializer for {@link FeatureEvent}: the record as Avro binary of the source
- * schema, then the feature values as tagged scalars. No Kryo, no reflection.
+ * A hand-written serializer for {@link FeatureEvent}: the record field by field ({@link
+ * FlatRecordCodec}) when its schema is flat, as Avro binary of the source schema otherwise, then
+ * the feature values as tagged scalars. No Kryo, no reflection. A flags bit says which form the
+ * record has, so events written in the Avro form (in-flight data of an unaligned checkpoint taken
+ * before the flat form existed) still read.
  */
 public final class FeatureEventSerializer extends TypeSerializer<FeatureEvent> {
   private static final long serialVersionUID = 1L;
@@ -32,6 +35,7 @@ public final class FeatureEventSerializer extends TypeSerializer<FeatureEvent> {
   // Flags byte before the record.
   private static final int LATE = 1;
   private static final int DUPLICATE = 2;
+  private static final int FLAT = 4;
 
   private final String schemaJson;
   private final int featureCount;
@@ -41,6 +45,8 @@ public final class FeatureEventSerializer extends TypeSerializer<FeatureEvent> {
   private transient Buffer buffer;
   private transient BinaryEncoder encoder;
   private transient BinaryDecoder decoder;
+  /** Null when the schema is not flat. */
+  private transient FlatRecordCodec flat;
 
   public FeatureEventSerializer(String schemaJson, int featureCount) {
     this.schemaJson = schemaJson;
@@ -54,6 +60,7 @@ public final class FeatureEventSerializer extends TypeSerializer<FeatureEvent> {
       writer = new GenericDatumWriter<>(schema, data);
       reader = new GenericDatumReader<>(schema, schema, data);
       buffer = new Buffer();
+      flat = FlatRecordCodec.forSchema(schema, data);
     }
   }
 
@@ -99,13 +106,17 @@ public final class FeatureEventSerializer extends TypeSerializer<FeatureEvent> {
   public void serialize(FeatureEvent e, DataOutputView out) throws IOException {
     init();
     out.writeLong(e.seq);
-    out.writeByte((e.late ? LATE : 0) | (e.duplicate ? DUPLICATE : 0));
-    buffer.reset();
-    encoder = EncoderFactory.get().binaryEncoder(buffer, encoder);
-    writer.write(e.event, encoder);
-    encoder.flush();
-    out.writeInt(buffer.size());
-    out.write(buffer.array(), 0, buffer.size());
+    out.writeByte((e.late ? LATE : 0) | (e.duplicate ? DUPLICATE : 0) | (flat != null ? FLAT : 0));
+    if (flat != null) {
+      flat.write(e.event, out);
+    } else {
+      buffer.reset();
+      encoder = EncoderFactory.get().binaryEncoder(buffer, encoder);
+      writer.write(e.event, encoder);
+      encoder.flush();
+      out.writeInt(buffer.size());
+      out.write(buffer.array(), 0, buffer.size());
+    }
     out.writeInt(e.values.length);
     for (Object v : e.values) {
       if (v == null) {
@@ -133,10 +144,18 @@ public final class FeatureEventSerializer extends TypeSerializer<FeatureEvent> {
     int flags = in.readByte();
     e.late = (flags & LATE) != 0;
     e.duplicate = (flags & DUPLICATE) != 0;
-    byte[] bytes = new byte[in.readInt()];
-    in.readFully(bytes);
-    decoder = DecoderFactory.get().binaryDecoder(bytes, decoder);
-    e.event = reader.read(null, decoder);
+    if ((flags & FLAT) != 0) {
+      if (flat == null) {
+        throw new IOException("corrupt FeatureEvent: a field-wise record, but schema "
+            + schema.getFullName() + " is not flat");
+      }
+      e.event = flat.read(in);
+    } else {
+      byte[] bytes = new byte[in.readInt()];
+      in.readFully(bytes);
+      decoder = DecoderFactory.get().binaryDecoder(bytes, decoder);
+      e.event = reader.read(null, decoder);
+    }
     int n = in.readInt();
     e.values = new Object[n];
     for (int i = 0; i < n; i++) {
