@@ -1,6 +1,9 @@
 package dev.vigil.transforms.flink;
 
 import java.io.IOException;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
@@ -34,10 +37,13 @@ final class FlatRecordCodec {
   /** Per enum field, its values by ordinal as the reader creates them. */
   private final Object[][] symbols;
   private final Schema[] enumSchemas;
+  /** The record class's no-argument constructor, null for generic records or when it has none. */
+  private final MethodHandle constructor;
   private byte[] scratch = new byte[64];
 
   private FlatRecordCodec(Schema schema, GenericData data, Kind[] kinds, boolean[] nullable,
-      Object[][] symbols, Schema[] enumSchemas) {
+      Object[][] symbols, Schema[] enumSchemas, MethodHandle constructor) {
+    this.constructor = constructor;
     this.schema = schema;
     this.data = data;
     this.kinds = kinds;
@@ -58,8 +64,17 @@ final class FlatRecordCodec {
     Object[][] symbols = new Object[n][];
     Schema[] enumSchemas = new Schema[n];
     IndexedRecord probe = (IndexedRecord) data.newRecord(null, schema);
+    // A specific class's own schema says which strings it keeps as String (its put() converts
+    // the others): read those as String directly instead of as Utf8 converted on put.
+    Schema classSchema = probe instanceof GenericData.Record ? null : probe.getSchema();
     for (int i = 0; i < n; i++) {
       Schema s = fields.get(i).schema();
+      Schema own = classSchema != null && classSchema.getFields().size() > i
+          && classSchema.getFields().get(i).name().equals(fields.get(i).name())
+          ? classSchema.getFields().get(i).schema() : null;
+      if (own != null && own.getType() == Schema.Type.UNION && own.getTypes().size() == 2) {
+        own = own.getTypes().get(1);
+      }
       if (s.getType() == Schema.Type.UNION) {
         List<Schema> branches = s.getTypes();
         if (branches.size() != 2 || branches.get(0).getType() != Schema.Type.NULL) {
@@ -70,7 +85,9 @@ final class FlatRecordCodec {
       }
       LogicalType logical = s.getLogicalType();
       Kind kind = switch (s.getType()) {
-        case STRING -> "String".equals(s.getProp(GenericData.STRING_PROP)) ? Kind.STRING : Kind.UTF8;
+        case STRING -> "String".equals(s.getProp(GenericData.STRING_PROP))
+            || (own != null && "String".equals(own.getProp(GenericData.STRING_PROP)))
+            ? Kind.STRING : Kind.UTF8;
         case LONG -> logical == null ? Kind.LONG
             : logical instanceof LogicalTypes.TimestampMillis ? Kind.INSTANT : null;
         case INT -> logical == null ? Kind.INT : null;
@@ -93,7 +110,17 @@ final class FlatRecordCodec {
       }
       kinds[i] = kind;
     }
-    return new FlatRecordCodec(schema, data, kinds, nullable, symbols, enumSchemas);
+    MethodHandle constructor = null;
+    if (classSchema != null) {
+      try {
+        constructor = MethodHandles.publicLookup()
+            .findConstructor(probe.getClass(), MethodType.methodType(void.class))
+            .asType(MethodType.methodType(Object.class));
+      } catch (ReflectiveOperationException e) {
+        constructor = null; // data.newRecord then
+      }
+    }
+    return new FlatRecordCodec(schema, data, kinds, nullable, symbols, enumSchemas, constructor);
   }
 
   /** Whether the reader turns field {@code i}'s timestamp-millis into an {@code Instant}. */
@@ -142,7 +169,7 @@ final class FlatRecordCodec {
   }
 
   IndexedRecord read(DataInputView in) throws IOException {
-    IndexedRecord r = (IndexedRecord) data.newRecord(null, schema);
+    IndexedRecord r = newRecord();
     for (int i = 0; i < kinds.length; i++) {
       if (nullable[i] && !in.readBoolean()) {
         r.put(i, null);
@@ -161,6 +188,17 @@ final class FlatRecordCodec {
       });
     }
     return r;
+  }
+
+  private IndexedRecord newRecord() {
+    if (constructor == null) {
+      return (IndexedRecord) data.newRecord(null, schema);
+    }
+    try {
+      return (IndexedRecord) (Object) constructor.invokeExact();
+    } catch (Throwable t) {
+      throw new IllegalStateException("cannot create a " + schema.getFullName() + " record", t);
+    }
   }
 
   private String readString(DataInputView in) throws IOException {
