@@ -1174,7 +1174,8 @@ public final class EntityEngine implements Serializable {
         a[0] = 0;
         d[0] = 0;
         c[0] = 0;
-        sets[0] = agg == Aggregation.DISTINCT_COUNT ? new LongSet(4) : null;
+        // An open tile's earlier set was written out or evicted: reused, not reallocated.
+        sets[0] = agg == Aggregation.DISTINCT_COUNT ? LongSet.emptied(sets[0]) : null;
         n = 1;
         return 0;
       }
@@ -1347,7 +1348,7 @@ public final class EntityEngine implements Serializable {
         }
         t.c[k] = r.varlong();
       }
-      case DISTINCT_COUNT -> t.sets[k] = LongSet.read(r);
+      case DISTINCT_COUNT -> t.sets[k] = LongSet.read(r, t.sets[k]);
       case TIME_SINCE_FIRST -> {
         t.a[k] = features[i].lifetime()
             ? newestTs - r.zigzag()
@@ -1513,12 +1514,12 @@ public final class EntityEngine implements Serializable {
     return s;
   }
 
+  /** Opens slot 0 of {@code open}; its set, if any, is kept for {@link #readValue} to refill. */
   private void openTile(Tiles open, long idx, int i) {
     open.n = 1;
     open.idx[0] = idx;
     open.a[0] = 0;
     open.d[0] = 0;
     open.c[0] = 0;
-    open.sets[0] = null;
   }
 }

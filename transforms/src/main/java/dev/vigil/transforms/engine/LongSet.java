@@ -133,12 +133,22 @@ final class LongSet {
     }
   }
 
-  static LongSet read(Bytes.Reader in) {
+  /** Reads a set written by {@link #write}, into {@code reuse} (emptied first) when not null. */
+  static LongSet read(Bytes.Reader in, LongSet reuse) {
     int n = (int) in.varlong();
-    LongSet set = new LongSet(n);
+    LongSet set = reuse == null ? new LongSet(n) : emptied(reuse);
     for (int i = 0; i < n; i++) {
       set.add(in.fixed64());
     }
+    return set;
+  }
+
+  /** {@code set} emptied (a small new one if it is null or grew large), for reuse. */
+  static LongSet emptied(LongSet set) {
+    if (set == null || set.slots.length > 64) {
+      return new LongSet(4);
+    }
+    set.clear();
     return set;
   }
 }
