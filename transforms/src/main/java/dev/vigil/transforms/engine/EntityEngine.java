@@ -49,7 +49,8 @@ import org.apache.avro.generic.IndexedRecord;
  * value   = count: varint | sum, min, max: zigzag or float64 | mean: (zigzag or float64) varint
  *         | distinct_count: n:varint fixed64{n} (hashes; windowed: each in the tile of its latest
  *           occurrence, totals = the sizes' sum) | time_since_first: ms after tile start (varint)
- * pending = per feature with a field: its input (tagged; a distinct count's: 0 | 1 hash:fixed64)
+ * pending = per distinct input, in spec order (features that read a field the same way share one):
+ *           tagged, or a distinct count's 0 | 1 hash:fixed64
  * </pre>
  */
 public final class EntityEngine implements Serializable {
@@ -73,6 +74,11 @@ public final class EntityEngine implements Serializable {
    * occurrence, see {@link #addDistinct}), so its total is the sum of the tiles' sizes.
    */
   private final boolean[] invertible;
+  /**
+   * Per feature with a field, the first feature that reads the same field the same way (a distinct
+   * count reads its hash): a pending event stores each such input once.
+   */
+  private final int[] inputOf;
   private final int keyPos;
   private final int timePos;
   /** Events older than the key's newest by more than this are late; MAX_VALUE: never. */
@@ -114,6 +120,17 @@ public final class EntityEngine implements Serializable {
         longest = Math.max(longest, f.windowMillis());
         // After W + r without events every tile of the feature has been evicted.
         ttlMillis = Math.max(ttlMillis, f.windowMillis() + f.resolutionMillis());
+      }
+    }
+    this.inputOf = new int[n];
+    for (int i = 0; i < n; i++) {
+      inputOf[i] = -1;
+      for (int j = 0; j <= i && fieldPos[i] >= 0; j++) {
+        if (fieldPos[j] == fieldPos[i]
+            && (aggs[j] == Aggregation.DISTINCT_COUNT) == (aggs[i] == Aggregation.DISTINCT_COUNT)) {
+          inputOf[i] = j;
+          break;
+        }
       }
     }
     this.keyPos = spec.entityKey(entity).position();
@@ -347,7 +364,7 @@ public final class EntityEngine implements Serializable {
     w.varlong(lo.pending.size());
     for (int p = 0; p < lo.pending.size(); p++) {
       for (int i = 0; i < features.length; i++) {
-        if (fieldPos[i] >= 0) {
+        if (inputOf[i] == i) {
           writeInput(w, i, source[i] >= 0 ? lo.pending.get(p)[source[i]]
               : lf == null ? null : lf.pending.get(p)[i]);
         }
@@ -408,12 +425,7 @@ public final class EntityEngine implements Serializable {
     l.newestTs = r.zigzag();
     int pending = (int) r.varlong();
     for (int p = 0; p < pending; p++) {
-      Object[] inputs = new Object[features.length];
-      for (int i = 0; i < features.length; i++) {
-        if (fieldPos[i] >= 0) {
-          inputs[i] = readInput(r, i);
-        }
-      }
+      Object[] inputs = readInputs(r);
       l.pending.add(inputs);
     }
     l.lastValues = new Object[features.length];
@@ -477,7 +489,9 @@ public final class EntityEngine implements Serializable {
   private Object[] inputs(IndexedRecord event) {
     Object[] in = new Object[features.length];
     for (int i = 0; i < features.length; i++) {
-      if (fieldPos[i] >= 0) {
+      if (inputOf[i] >= 0 && inputOf[i] < i) {
+        in[i] = in[inputOf[i]];
+      } else if (fieldPos[i] >= 0) {
         Object v = normalize(event.get(fieldPos[i]), kinds[i]);
         // A distinct count keeps only the value's hash, also while the event is pending.
         in[i] = v != null && aggs[i] == Aggregation.DISTINCT_COUNT ? (Object) Bytes.hash(v) : v;
@@ -496,6 +510,19 @@ public final class EntityEngine implements Serializable {
       w.byte1(1);
       w.fixed64((Long) v);
     }
+  }
+
+  /** One pending event's inputs, shared ones read once. */
+  private Object[] readInputs(Bytes.Reader r) {
+    Object[] inputs = new Object[features.length];
+    for (int i = 0; i < features.length; i++) {
+      if (inputOf[i] == i) {
+        inputs[i] = readInput(r, i);
+      } else if (inputOf[i] >= 0) {
+        inputs[i] = inputs[inputOf[i]];
+      }
+    }
+    return inputs;
   }
 
   private Object readInput(Bytes.Reader r, int i) {
@@ -1367,7 +1394,7 @@ public final class EntityEngine implements Serializable {
     w.varlong(s.pending.size());
     for (Object[] inputs : s.pending) {
       for (int i = 0; i < features.length; i++) {
-        if (fieldPos[i] >= 0) {
+        if (inputOf[i] == i) {
           writeInput(w, i, inputs[i]);
         }
       }
@@ -1454,12 +1481,7 @@ public final class EntityEngine implements Serializable {
     s.newestTs = r.zigzag();
     int pending = (int) r.varlong();
     for (int p = 0; p < pending; p++) {
-      Object[] inputs = new Object[features.length];
-      for (int i = 0; i < features.length; i++) {
-        if (fieldPos[i] >= 0) {
-          inputs[i] = readInput(r, i);
-        }
-      }
+      Object[] inputs = readInputs(r);
       s.pending.add(inputs);
     }
     s.hasLast = r.byte1() == 1;
