@@ -127,30 +127,40 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
         return;
       }
     }
-    int hash = key.hashCode();
-    int cached = cache == null ? -1 : cache.find(key, hash);
-    if (cached >= 0) {
-      cache.markReferenced(cached);
+    Object[] values;
+    boolean isLate;
+    if (cache == null) {
+      EntityEngine.Result r = engine.apply(state.value(), e.event);
+      if (!r.late()) {
+        state.update(r.newState());
+      }
+      values = r.values();
+      isLate = r.late();
+    } else {
+      int hash = key.hashCode();
+      int cached = cache.find(key, hash);
+      EntityEngine.InPlace r;
+      if (cached >= 0) {
+        cache.markReferenced(cached);
+        // The cache's own buffer (from the engine; the backend gets copies): overwritten in place.
+        r = engine.applyInPlace(cache.value(cached), cache.length(cached), true, e.event);
+      } else {
+        byte[] stored = state.value(); // the backend's: read only
+        r = engine.applyInPlace(stored, stored == null ? 0 : stored.length, false, e.event);
+      }
+      if (!r.late()) {
+        cache.put(cached >= 0 ? cached : cache.add(key, hash), r.buffer(), r.length());
+      }
+      values = r.values();
+      isLate = r.late();
     }
-    byte[] before = cached >= 0 ? cache.value(cached) : state.value();
-    EntityEngine.Result r = engine.apply(before, e.event);
-    if (r.late()) {
+    if (isLate) {
       e.late = true;
       lateCounter.inc();
       output.collect(late, record);
-    } else {
-      if (cache == null) {
-        state.update(r.newState());
-      } else if (cached >= 0) {
-        cache.put(cached, r.newState());
-      } else {
-        cache.put(cache.add(key, hash, null), r.newState());
-      }
-      if (seen != null) {
-        seen.put(id, engine.eventTimeOf(e.event));
-      }
+    } else if (seen != null) {
+      seen.put(id, engine.eventTimeOf(e.event));
     }
-    Object[] values = r.values();
     for (int i = 0; i < slots.length; i++) {
       e.values[slots[i]] = values[i];
     }
@@ -165,7 +175,7 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
     int id = cache.evictionCandidate();
     if (cache.dirty(id)) {
       setCurrentKey(cache.key(id));
-      state.update(cache.value(id));
+      state.update(cache.stateOf(id));
     }
     cache.remove(id);
   }

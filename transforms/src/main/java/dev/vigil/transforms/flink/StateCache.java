@@ -19,7 +19,9 @@ final class StateCache {
   private final int capacity;
   private final Object[] keys;
   private final int[] hashes;
+  /** Each entry's state is the first {@code lengths[id]} bytes of {@code values[id]}. */
   private final byte[][] values;
+  private final int[] lengths;
   private final boolean[] dirty;
   private final boolean[] referenced;
   /** Open addressing, linear probing: entry ids, EMPTY for a free slot. */
@@ -43,6 +45,7 @@ final class StateCache {
     keys = new Object[entries];
     hashes = new int[entries];
     values = new byte[entries][];
+    lengths = new int[entries];
     dirty = new boolean[entries];
     referenced = new boolean[entries];
     int slots = Integer.highestOneBit(Math.max(4, entries * 2 - 1)) << 1;
@@ -74,15 +77,16 @@ final class StateCache {
     }
   }
 
-  /** Adds {@code key} (not present) with {@code value}, not referenced; returns its id. */
-  int add(Object key, int hash, byte[] value) {
+  /** Adds {@code key} (not present), without a value yet and not referenced; returns its id. */
+  int add(Object key, int hash) {
     if (freeCount == 0) {
       throw new IllegalStateException("state cache full: evict before adding");
     }
     int id = free[--freeCount];
     keys[id] = key;
     hashes[id] = hash;
-    values[id] = value;
+    values[id] = null;
+    lengths[id] = 0;
     dirty[id] = false;
     referenced[id] = false;
     int i = slot(hash);
@@ -100,8 +104,19 @@ final class StateCache {
     return keys[id];
   }
 
+  /** The entry's buffer: its state is the first {@link #length} bytes. */
   byte[] value(int id) {
     return values[id];
+  }
+
+  int length(int id) {
+    return lengths[id];
+  }
+
+  /** The entry's state as an exact array, for the state backend. */
+  byte[] stateOf(int id) {
+    byte[] v = values[id];
+    return v.length == lengths[id] ? v : Arrays.copyOf(v, lengths[id]);
   }
 
   boolean dirty(int id) {
@@ -112,8 +127,10 @@ final class StateCache {
     referenced[id] = true;
   }
 
-  void put(int id, byte[] value) {
-    values[id] = value;
+  /** Sets the entry's state to the first {@code length} bytes of {@code buffer}; marks it dirty. */
+  void put(int id, byte[] buffer, int length) {
+    values[id] = buffer;
+    lengths[id] = length;
     dirty[id] = true;
   }
 
@@ -162,17 +179,17 @@ final class StateCache {
     size--;
   }
 
-  /** Calls {@code action} for each dirty entry, eldest first. */
+  /** Calls {@code action} for each dirty entry, eldest first, with its state as an exact array. */
   void forEachDirty(DirtyAction action) throws Exception {
     for (int p = head; p != tail; p = next(p)) {
       int id = fifo[p];
       if (dirty[id]) {
-        action.accept(keys[id], values[id]);
+        action.accept(keys[id], stateOf(id));
       }
     }
   }
 
-  /** A dirty entry's key and value, for {@link #forEachDirty}. */
+  /** A dirty entry's key and state, for {@link #forEachDirty}. */
   interface DirtyAction {
     void accept(Object key, byte[] value) throws Exception;
   }
