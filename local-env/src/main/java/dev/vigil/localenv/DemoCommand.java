@@ -489,9 +489,13 @@ public final class DemoCommand implements Callable<Integer> {
     }
   }
 
+  /** How long the watch waits for sampled feature vectors once every record has its result. */
+  private static final long VECTOR_GRACE_NANOS = TimeUnit.SECONDS.toNanos(15);
+
   /**
-   * Until every record sent is scored or dead-lettered: the progress line every 2 s, the
-   * task-manager kills when due. Returns null when complete, else what is missing.
+   * Until every record sent is scored or dead-lettered (and the sampled feature vectors are in, or
+   * {@link #VECTOR_GRACE_NANOS} has passed): the progress line every 2 s, the task-manager kills
+   * when due. Returns null when complete, else what is missing.
    */
   private String watch(LocalServices services, JobID job, DemoKafka.PacedProducer producer,
       DemoKafka.Results results, LiveStream live, long timeoutMillis, PrintWriter err)
@@ -501,6 +505,7 @@ public final class DemoCommand implements Callable<Integer> {
     long accountedAtLastKill = -1;
     long lastPrint = System.nanoTime();
     long lastAccounted = 0;
+    long allAccountedNanos = 0;
     while (true) {
       Thread.sleep(50); // the watch loop's tick
       producer.check();
@@ -523,7 +528,15 @@ public final class DemoCommand implements Callable<Integer> {
         lastAccounted = accounted;
       }
       if (accounted >= total && producer.sent.get() == total) {
-        return null;
+        // The feature vectors have their own sink and committer, so under exactly-once a score
+        // can be visible a moment before its vector: give the sampled vectors a while to arrive
+        // (the consistency check then names any still missing).
+        if (allAccountedNanos == 0) {
+          allAccountedNanos = now;
+        }
+        if (results.sampledVectorsComplete() || now - allAccountedNanos > VECTOR_GRACE_NANOS) {
+          return null;
+        }
       }
       // Failure k once k / (failures + 1) of the records have results: the job has committed
       // checkpoints (since the previous kill too: it recovered) and still has work to do.

@@ -148,6 +148,11 @@ final class DemoKafka {
     final AtomicLong deadLetters = new AtomicLong();
     final Map<String, AtomicLong> deadByReason = new ConcurrentHashMap<>();
     final Map<String, Map<String, Object>> sampledVectors = new ConcurrentHashMap<>();
+
+    /** Whether every sampled event's feature vector has been read. */
+    boolean sampledVectorsComplete() {
+      return sampledVectors.size() >= sample.size();
+    }
     final ConcurrentLinkedQueue<Long> recentLatencyNanos = new ConcurrentLinkedQueue<>();
     volatile long lastSeenNanos;
     private volatile boolean stop;
