@@ -1,5 +1,7 @@
 package dev.vigil.benchmarks;
 
+import static dev.vigil.transforms.offline.SyntheticEvents.mix;
+
 import java.time.Instant;
 import org.apache.flink.api.java.tuple.Tuple4;
 
@@ -43,14 +45,5 @@ public final class SyntheticTransactions implements java.io.Serializable {
   public Tuple4<String, Long, Long, String> event(long i) {
     long h = mix(i * 31 + 7);
     return Tuple4.of(card(i), time(i), Math.floorMod(h, 200_000L), "m" + Math.floorMod(h >>> 20, 500));
-  }
-
-  static long mix(long h) {
-    h ^= h >>> 33;
-    h *= 0xff51afd7ed558ccdL;
-    h ^= h >>> 33;
-    h *= 0xc4ceb9fe1a85ec53L;
-    h ^= h >>> 33;
-    return h;
   }
 }

@@ -65,7 +65,11 @@ public final class SyntheticEvents {
     return t;
   }
 
-  static long mix(long h) {
+  /**
+   * MurmurHash3's 64-bit finalizer: the synthetic generators' source of pseudo-random numbers
+   * (event {@code i} is computed from {@code i} alone), shared by the benchmarks' generators.
+   */
+  public static long mix(long h) {
     h ^= h >>> 33;
     h *= 0xff51afd7ed558ccdL;
     h ^= h >>> 33;

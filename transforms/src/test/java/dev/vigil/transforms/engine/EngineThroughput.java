@@ -1,5 +1,7 @@
 package dev.vigil.transforms.engine;
 
+import static dev.vigil.transforms.offline.SyntheticEvents.mix;
+
 import dev.vigil.avro.Channel;
 import dev.vigil.avro.Transaction;
 import dev.vigil.transforms.spec.CompiledSpec;
@@ -62,14 +64,5 @@ public final class EngineThroughput {
           round, n, states.size(), seconds, n / seconds, (double) bytes / states.size(),
           sink == 0 ? "!" : "");
     }
-  }
-
-  static long mix(long h) {
-    h ^= h >>> 33;
-    h *= 0xff51afd7ed558ccdL;
-    h ^= h >>> 33;
-    h *= 0xc4ceb9fe1a85ec53L;
-    h ^= h >>> 33;
-    return h;
   }
 }
