@@ -744,10 +744,14 @@ public final class EntityEngine implements Serializable {
       return r.varlong();
     }
     int at = r.pos();
-    long v = r.varlong();
-    long delta = (v & 1) == 0 ? 1 : r.varlong();
+    long delta = countDelta(r, r.varlong());
     r.skip(at - r.pos());
     return delta;
+  }
+
+  /** The index delta of a count's closed tile whose first varint was {@code v} (see writeClosed). */
+  private static long countDelta(Bytes.Reader r, long v) {
+    return (v & 1) == 0 ? 1 : r.varlong();
   }
 
   /** A tile's part of a running total: its count or sum, or a distinct count's set size. */
@@ -784,7 +788,7 @@ public final class EntityEngine implements Serializable {
     w.reset();
     r = new Bytes.Reader(sec.buf, sec.off);
     long idx = sec.firstIdx;
-    long kept = 0;
+    int kept = 0;
     long first = 0;
     long prev = 0;
     for (int k = 0; k < sec.closed; k++) {
@@ -817,7 +821,7 @@ public final class EntityEngine implements Serializable {
       prev = idx;
       kept++;
     }
-    sec.closed = (int) kept;
+    sec.closed = kept;
     sec.firstIdx = first;
     sec.lastIdx = prev;
     sec.ta--;
@@ -880,7 +884,7 @@ public final class EntityEngine implements Serializable {
   /** Reads past a closed tile's value, taking it out of the running totals. */
   private void dropValue(Bytes.Reader r, Section sec, int i) {
     Aggregation agg = aggs[i];
-    if (agg == Aggregation.DISTINCT_COUNT && invertible[i]) {
+    if (agg == Aggregation.DISTINCT_COUNT) { // windowed, so disjoint tiles with a total
       int n = (int) r.varlong();
       sec.ta -= n;
       r.skip(8 * n);
@@ -888,9 +892,7 @@ public final class EntityEngine implements Serializable {
     }
     if (agg == Aggregation.COUNT) {
       long v = r.varlong();
-      if ((v & 1) != 0) {
-        r.varlong(); // the first tile's delta: unused
-      }
+      countDelta(r, v); // the first tile's delta: unused
       sec.ta -= v >>> 1;
       return;
     }
@@ -912,7 +914,6 @@ public final class EntityEngine implements Serializable {
           r.varlong();
         }
       }
-      case DISTINCT_COUNT -> r.skip(8 * (int) r.varlong());
       case TIME_SINCE_FIRST -> r.varlong();
       default -> throw new IllegalStateException(agg.name());
     }
@@ -956,10 +957,9 @@ public final class EntityEngine implements Serializable {
     boolean hasOpen = open.n == 1;
     Aggregation agg = aggs[i];
     if (invertible[i]) {
-      long a = sec.ta + (hasOpen && agg != Aggregation.DISTINCT_COUNT ? open.a[0] : 0);
+      long a = sec.ta + (hasOpen ? tileTotal(open, 0, i) : 0);
       return switch (agg) {
-        case COUNT, SUM -> a;
-        case DISTINCT_COUNT -> sec.ta + (hasOpen ? open.sets[0].size() : 0L);
+        case COUNT, SUM, DISTINCT_COUNT -> a;
         case MEAN -> {
           long c = sec.tc + (hasOpen ? open.c[0] : 0);
           yield c == 0 ? null : (double) a / c;
@@ -1313,10 +1313,11 @@ public final class EntityEngine implements Serializable {
     for (int k = 0; k < sec.closed; k++) {
       if (count) { // delta and count in one varint (writeClosed)
         long v = r.varlong();
-        long delta = (v & 1) == 0 ? 1 : r.varlong();
+        long delta = countDelta(r, v);
         if (k > 0) {
           idx += delta;
         }
+        t.idx[k] = idx;
         t.a[k] = v >>> 1;
       } else {
         if (k > 0) {
@@ -1325,7 +1326,6 @@ public final class EntityEngine implements Serializable {
         t.idx[k] = idx; // before the value: time_since_first's is relative to its tile
         readValue(r, t, k, i, s.newestTs);
       }
-      t.idx[k] = idx;
     }
     t.n = sec.closed;
     if (sec.open.n == 1) {
