@@ -148,8 +148,10 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
         byte[] stored = state.value(); // the backend's: read only
         r = engine.applyInPlace(stored, stored == null ? 0 : stored.length, false, e.event);
       }
-      if (!r.late()) {
-        cache.put(cached >= 0 ? cached : cache.add(key, hash), r.buffer(), r.length());
+      if (!r.late() && cached >= 0) {
+        cache.put(cached, r.buffer(), r.length());
+      } else if (!r.late()) {
+        cache.add(key, hash, r.buffer(), r.length());
       }
       values = r.values();
       isLate = r.late();
@@ -173,10 +175,8 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
   /** Evicts one entry: the oldest whose bit is clear, clearing bits on the way (CLOCK). */
   private void evictEldest() throws Exception {
     int id = cache.evictionCandidate();
-    if (cache.dirty(id)) {
-      setCurrentKey(cache.key(id));
-      state.update(cache.stateOf(id));
-    }
+    setCurrentKey(cache.key(id));
+    state.update(cache.stateOf(id));
     cache.remove(id);
   }
 
@@ -185,7 +185,7 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
     if (cache == null) {
       return;
     }
-    cache.forEachDirty((key, value) -> {
+    cache.forEach((key, value) -> {
       setCurrentKey(key);
       state.update(value);
     });

@@ -12,6 +12,9 @@ import java.util.Arrays;
  * <p>Order: a FIFO of ids. The eldest leaves unless its {@code referenced} bit is set (a hit since
  * it came in or was last passed over); then the bit is cleared and it goes to the back. New entries
  * come in with the bit clear. Not thread-safe: one per operator subtask.
+ *
+ * <p>Every entry holds a state not yet written to the state backend: entries come in only when the
+ * stage writes a key's new state, and leave when it is written out (eviction, flush).
  */
 final class StateCache {
   private static final int EMPTY = -1;
@@ -22,7 +25,6 @@ final class StateCache {
   /** Each entry's state is the first {@code lengths[id]} bytes of {@code values[id]}. */
   private final byte[][] values;
   private final int[] lengths;
-  private final boolean[] dirty;
   private final boolean[] referenced;
   /** Open addressing, linear probing: entry ids, EMPTY for a free slot. */
   private final int[] index;
@@ -46,7 +48,6 @@ final class StateCache {
     hashes = new int[entries];
     values = new byte[entries][];
     lengths = new int[entries];
-    dirty = new boolean[entries];
     referenced = new boolean[entries];
     int slots = Integer.highestOneBit(Math.max(4, entries * 2 - 1)) << 1;
     index = new int[slots];
@@ -77,17 +78,19 @@ final class StateCache {
     }
   }
 
-  /** Adds {@code key} (not present), without a value yet and not referenced; returns its id. */
-  int add(Object key, int hash) {
+  /**
+   * Adds {@code key} (not present), not referenced, with its state in the first {@code length}
+   * bytes of {@code buffer}; returns its id.
+   */
+  int add(Object key, int hash, byte[] buffer, int length) {
     if (freeCount == 0) {
       throw new IllegalStateException("state cache full: evict before adding");
     }
     int id = free[--freeCount];
     keys[id] = key;
     hashes[id] = hash;
-    values[id] = null;
-    lengths[id] = 0;
-    dirty[id] = false;
+    values[id] = buffer;
+    lengths[id] = length;
     referenced[id] = false;
     int i = slot(hash);
     while (index[i] != EMPTY) {
@@ -119,24 +122,19 @@ final class StateCache {
     return v.length == lengths[id] ? v : Arrays.copyOf(v, lengths[id]);
   }
 
-  boolean dirty(int id) {
-    return dirty[id];
-  }
-
   void markReferenced(int id) {
     referenced[id] = true;
   }
 
-  /** Sets the entry's state to the first {@code length} bytes of {@code buffer}; marks it dirty. */
+  /** Sets the entry's state to the first {@code length} bytes of {@code buffer}. */
   void put(int id, byte[] buffer, int length) {
     values[id] = buffer;
     lengths[id] = length;
-    dirty[id] = true;
   }
 
   /**
    * The entry to evict (second chance: referenced entries passed over go to the back with their
-   * bit cleared). The caller writes it out if dirty, then calls {@link #remove}.
+   * bit cleared). The caller writes it out, then calls {@link #remove}.
    */
   int evictionCandidate() {
     while (true) {
@@ -179,18 +177,16 @@ final class StateCache {
     size--;
   }
 
-  /** Calls {@code action} for each dirty entry, eldest first, with its state as an exact array. */
-  void forEachDirty(DirtyAction action) throws Exception {
+  /** Calls {@code action} for each entry, eldest first, with its state as an exact array. */
+  void forEach(EntryAction action) throws Exception {
     for (int p = head; p != tail; p = next(p)) {
       int id = fifo[p];
-      if (dirty[id]) {
-        action.accept(keys[id], stateOf(id));
-      }
+      action.accept(keys[id], stateOf(id));
     }
   }
 
-  /** A dirty entry's key and state, for {@link #forEachDirty}. */
-  interface DirtyAction {
+  /** An entry's key and state, for {@link #forEach}. */
+  interface EntryAction {
     void accept(Object key, byte[] value) throws Exception;
   }
 

@@ -13,7 +13,7 @@ import org.junit.jupiter.api.Test;
 class StateCacheTest {
   /** The reference: a FIFO with second chance over a LinkedHashMap, as the stage had before. */
   private static final class Reference {
-    final LinkedHashMap<String, boolean[]> order = new LinkedHashMap<>(); // {referenced, dirty}
+    final LinkedHashMap<String, boolean[]> order = new LinkedHashMap<>(); // {referenced}
     final Map<String, byte[]> values = new HashMap<>();
 
     String evict() {
@@ -25,7 +25,6 @@ class StateCacheTest {
           order.put(eldest.getKey(), eldest.getValue());
           continue;
         }
-        values.remove(eldest.getKey());
         return eldest.getKey();
       }
     }
@@ -52,21 +51,23 @@ class StateCacheTest {
         } else {
           // A buffer with room to spare: the cache hands out only the state's bytes.
           byte[] buffer = java.util.Arrays.copyOf(value, 1 + random.nextInt(3));
-          cache.put(cache.add(key, key.hashCode()), buffer, 1);
-          ref.order.put(key, new boolean[] {false, true});
+          cache.add(key, key.hashCode(), buffer, 1);
+          ref.order.put(key, new boolean[] {false});
         }
         ref.values.put(key, value);
         if (cache.overCapacity()) {
           int victim = cache.evictionCandidate();
-          assertThat(cache.key(victim)).isEqualTo(ref.evict());
-          assertThat(cache.dirty(victim)).isTrue();
+          String evicted = ref.evict();
+          assertThat(cache.key(victim)).isEqualTo(evicted);
+          // What the stage writes out: the state last put, as an exact array.
+          assertThat(cache.stateOf(victim)).isEqualTo(ref.values.remove(evicted));
           cache.remove(victim);
         }
         assertThat(cache.size()).isEqualTo(ref.values.size());
       }
       Map<Object, byte[]> flushed = new HashMap<>();
       ArrayDeque<Object> flushOrder = new ArrayDeque<>();
-      cache.forEachDirty((k, v) -> {
+      cache.forEach((k, v) -> {
         flushed.put(k, v);
         flushOrder.add(k);
       });
@@ -82,9 +83,9 @@ class StateCacheTest {
   @Test
   void refusesAnAddBeyondItsSpareEntry() {
     StateCache cache = new StateCache(1);
-    cache.add("a", "a".hashCode());
-    cache.add("b", "b".hashCode());
-    assertThatThrownBy(() -> cache.add("c", "c".hashCode()))
+    cache.add("a", "a".hashCode(), new byte[0], 0);
+    cache.add("b", "b".hashCode(), new byte[0], 0);
+    assertThatThrownBy(() -> cache.add("c", "c".hashCode(), new byte[0], 0))
         .hasMessageContaining("evict before adding");
   }
 }
