@@ -10,6 +10,8 @@ import dev.vigil.jobs.Sinks;
 import dev.vigil.models.demo.DemoModel;
 import dev.vigil.transforms.spec.CompiledSpec;
 import java.io.PrintWriter;
+import java.lang.management.CompilationMXBean;
+import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -85,6 +87,18 @@ public final class PipelineBenchmark implements Callable<Integer> {
           + " (default 100,000; --quick 30,000; 0 to skip).")
   Integer warmupEvents;
 
+  @Option(names = "--jit-settle-seconds", paramLabel = "S",
+      description = "After its events, each warm-up run goes on sending at the rate until the"
+          + " JVM's JIT compilers are idle (under 100 ms of compilation in 5 s) or for at most this"
+          + " long: on 2 cores a busy C2 compiler takes a fourth of the CPU from what is measured"
+          + " (default 120; --quick 40; 0 to skip).")
+  Integer jitSettleSeconds;
+
+  @Option(names = "--latencies", paramLabel = "FILE", hidden = true,
+      description = "Also write each measured event's latency here (debugging): send offset ms,"
+          + " latency ms, of which ms until scored_at; one line per event, per run appended.")
+  Path latenciesFile;
+
   @Option(names = "--contenders", split = ",", paramLabel = "NAME",
       defaultValue = "pass_through,vigil",
       description = "Which to run, in order. Default: ${DEFAULT-VALUE}.")
@@ -111,10 +125,15 @@ public final class PipelineBenchmark implements Callable<Integer> {
           + " Default: ${DEFAULT-VALUE}.")
   int parallelism;
 
-  @Option(names = "--checkpoint-interval-ms", defaultValue = "250", paramLabel = "MS",
-      description = "Checkpoint interval under both guarantees; exactly-once scores become visible"
-          + " at each checkpoint. Default: ${DEFAULT-VALUE}.")
-  long checkpointIntervalMs;
+  @Option(names = "--checkpoint-interval-ms", paramLabel = "MS",
+      description = "Checkpoint interval under at-least-once sinks, where scores do not wait for"
+          + " checkpoints. Default: 10000, the job's own checkpoint.interval (and k8s/base's).")
+  long checkpointIntervalMs = 10_000;
+
+  @Option(names = "--exactly-once-checkpoint-interval-ms", paramLabel = "MS",
+      description = "Checkpoint interval under exactly-once sinks: scores become visible at each"
+          + " checkpoint, so this bounds their latency. Default: 250.")
+  long exactlyOnceCheckpointIntervalMs = 250;
 
   @Option(names = "--buffer-timeout-ms", paramLabel = "MS",
       description = "Flink's execution.buffer-timeout.interval (how long a network buffer may wait"
@@ -185,6 +204,14 @@ public final class PipelineBenchmark implements Callable<Integer> {
       throw new ParameterException(spec.commandLine(), "--broker: '" + brokerMode
           + "' is not process or in-process");
     }
+    if (checkpointIntervalMs <= 0 || exactlyOnceCheckpointIntervalMs <= 0) {
+      throw new ParameterException(spec.commandLine(), "checkpoint intervals must be positive,"
+          + " got " + checkpointIntervalMs + " and " + exactlyOnceCheckpointIntervalMs + " ms");
+    }
+    if (jitSettleSeconds != null && jitSettleSeconds < 0) {
+      throw new ParameterException(spec.commandLine(), "--jit-settle-seconds must be 0 or more,"
+          + " got " + jitSettleSeconds);
+    }
     if (!Files.isRegularFile(specFile)) {
       throw new ParameterException(spec.commandLine(), "--spec: " + specFile + ": no such file");
     }
@@ -216,23 +243,26 @@ public final class PipelineBenchmark implements Callable<Integer> {
       System.err.printf(Locale.ROOT, "bench pipeline: broker (%s) at %s, registry at %s, up in"
           + " %.1f s%n", brokerMode, bootstrap, registry.confluentApiUrl(),
           (System.nanoTime() - t0) / 1e9);
+      int jit = warmupEvents != null ? warmupEvents : quick ? 30_000 : 100_000;
+      int settleSeconds = jitSettleSeconds != null ? jitSettleSeconds : quick ? 40 : 120;
+      int settleEvents = jit == 0 ? 0 : (int) Math.round(rate * settleSeconds);
       PipelineKafka.Input input = PipelineKafka.Input.generate(registry.confluentApiUrl(),
-          n + paced, cards);
+          Math.max(n + paced, jit + settleEvents), cards);
       System.err.printf(Locale.ROOT, "bench pipeline: %,d events pre-produced per job, then %,d"
           + " at %,.0f/s (latency after the first %d s); %,d cards; parallelism %d, RocksDB,"
-          + " checkpoints every %d ms, buffer timeout %s%s%s%n", n, paced, rate, warmup, cards,
-          parallelism, checkpointIntervalMs,
+          + " checkpoints every %,d ms (at-least-once) and %,d ms (exactly-once), buffer timeout"
+          + " %s%s%s%n", n, paced, rate, warmup, cards, parallelism, checkpointIntervalMs,
+          exactlyOnceCheckpointIntervalMs,
           bufferTimeoutMs == null ? "Flink's default" : bufferTimeoutMs + " ms",
           objectReuse ? ", object reuse" : "", changelog ? ", changelog state backend" : "");
       int runId = 0;
-      int jit = Math.min(n + paced, warmupEvents != null ? warmupEvents : quick ? 30_000 : 100_000);
       if (jit > 0) {
         for (String guarantee : guarantees) {
           for (String contender : contenders) {
             System.err.printf(Locale.ROOT, "bench pipeline: warm-up (untimed): %s %s%n",
                 contender, guarantee);
             run(++runId, contender, guarantee, bootstrap, registry.confluentApiUrl(), compiled,
-                model, input, jit, 0, 0, Duration.ofSeconds(cap), work);
+                model, input, jit, -1, settleEvents, Duration.ofSeconds(cap), work);
           }
         }
       }
@@ -285,7 +315,8 @@ public final class PipelineBenchmark implements Callable<Integer> {
     keys.put("spec", specFile.toString());
     keys.put("model", model.toString());
     keys.put("parallelism", Integer.toString(parallelism));
-    keys.put("checkpoint.interval", checkpointIntervalMs + "ms");
+    keys.put("checkpoint.interval", (guarantee.equals("exactly_once")
+        ? exactlyOnceCheckpointIntervalMs : checkpointIntervalMs) + "ms");
     keys.put("transaction.timeout", "1m");
     keys.put("starting.offsets", "earliest");
     keys.put("scores.delivery", guarantee);
@@ -346,6 +377,10 @@ public final class PipelineBenchmark implements Callable<Integer> {
           return new Result(contender, guarantee, seen, perSecond, Double.NaN, Double.NaN,
               !complete);
         }
+        if (warm < 0) {
+          settleJit(bootstrap, config.inputTopic(), input, n, paced, contender, guarantee);
+          return null;
+        }
 
         // (2) latency at a fixed rate, on the same (warm, caught-up) job
         long[] producedAt = new long[total];
@@ -365,13 +400,35 @@ public final class PipelineBenchmark implements Callable<Integer> {
           }
         }
         ms = Arrays.copyOf(ms, k);
+        // The two parts: until the job scored the event (Score.scored_at, wall clock in ms, so
+        // these are within a millisecond), and from then until the score was visible.
+        double[] inJob = new double[k];
+        double[] after = new double[k];
+        double[] sentAt = new double[k];
+        k = 0;
+        for (int i = n + warm; i < total; i++) {
+          if (watcher.seenAt[i] != 0) {
+            sentAt[k] = (producedAt[i] - producedAt[n + warm]) / 1e6;
+            inJob[k] = (watcher.scoredNanos[i] - producedAt[i]) / 1e6;
+            after[k++] = (watcher.seenAt[i] - watcher.scoredNanos[i]) / 1e6;
+          }
+        }
+        if (latenciesFile != null) {
+          writeLatencies(contender, guarantee, sentAt, ms, inJob);
+        }
         Arrays.sort(ms);
+        Arrays.sort(inJob);
+        Arrays.sort(after);
         double p50 = percentile(ms, 0.50);
         double p99 = percentile(ms, 0.99);
         System.err.printf(Locale.ROOT, "bench pipeline: %s %s: sent at %,.0f/s; latency over %,d"
             + " events: p50 %.1f ms, p90 %.1f, p99 %.1f, p99.9 %.1f, max %.1f; duplicates %d%n",
             contender, guarantee, producer.achievedRate, k, p50, percentile(ms, 0.90), p99,
             percentile(ms, 0.999), k == 0 ? Double.NaN : ms[k - 1], watcher.duplicates());
+        System.err.printf(Locale.ROOT, "bench pipeline: %s %s: of which sent -> scored p50 %.1f"
+            + " ms, p99 %.1f; scored -> visible p50 %.1f, p99 %.1f%n", contender, guarantee,
+            percentile(inJob, 0.50), percentile(inJob, 0.99), percentile(after, 0.50),
+            percentile(after, 0.99));
         return new Result(contender, guarantee, seen, perSecond, p50, p99, !latencyComplete);
       } finally {
         job.cancel().get();
@@ -379,6 +436,70 @@ public final class PipelineBenchmark implements Callable<Integer> {
     } finally {
       Harness.deleteTree(chk);
     }
+  }
+
+  /** Compilation time in the last 5 s below which the JIT counts as idle. */
+  private static final long JIT_IDLE_MILLIS = 100;
+
+  /**
+   * Sends events {@code [from, from + count)} at the rate until the JIT compilers have been idle
+   * for 5 s (under {@value #JIT_IDLE_MILLIS} ms of compilation in the last 5 s) or the events run
+   * out. The saturation phase compiles the bulk paths; this compiles the paths of small batches,
+   * timers and checkpoints, which C2 (one thread on 2 cores) otherwise compiles during the
+   * measurement: it took 45% of a core in the latency phase, the job 30%.
+   */
+  private void settleJit(String bootstrap, String topic, PipelineKafka.Input input, int from,
+      int count, String contender, String guarantee) throws InterruptedException {
+    CompilationMXBean jit = ManagementFactory.getCompilationMXBean();
+    if (count == 0 || jit == null || !jit.isCompilationTimeMonitoringSupported()) {
+      return;
+    }
+    PipelineKafka.PacedProducer producer = new PipelineKafka.PacedProducer(bootstrap, topic,
+        input, from, from + count, rate, new long[from + count]);
+    long start = System.nanoTime();
+    producer.start();
+    long[] window = new long[10]; // compile time at each of the last 10 half-seconds
+    Arrays.fill(window, jit.getTotalCompilationTime());
+    int samples = 0;
+    long idle = -1;
+    long last = -1;
+    while (producer.isAlive()) {
+      Thread.sleep(500);
+      long now = jit.getTotalCompilationTime();
+      long fiveSecondsAgo = window[samples % window.length];
+      window[samples % window.length] = now;
+      samples++;
+      last = now - fiveSecondsAgo;
+      if (samples >= window.length && last < JIT_IDLE_MILLIS) {
+        idle = last;
+        break;
+      }
+    }
+    producer.halt();
+    producer.join();
+    producer.check();
+    double seconds = (System.nanoTime() - start) / 1e9;
+    double span = Math.min(samples, window.length) * 0.5;
+    if (idle >= 0) {
+      System.err.printf(Locale.ROOT, "bench pipeline: warm-up %s %s: JIT idle after %.0f s at"
+          + " %,.0f/s (%d ms of compilation in the last %.1f s)%n", contender, guarantee,
+          seconds, rate, idle, span);
+    } else {
+      System.err.printf(Locale.ROOT, "bench pipeline: warm-up %s %s: JIT still compiling after"
+          + " %.0f s at %,.0f/s (%d ms of compilation in the last %.1f s; --jit-settle-seconds);"
+          + " measuring anyway%n", contender, guarantee, seconds, rate, last, span);
+    }
+  }
+
+  private void writeLatencies(String contender, String guarantee, double[] sentAt, double[] ms,
+      double[] inJob) throws java.io.IOException {
+    StringBuilder b = new StringBuilder();
+    b.append("# ").append(contender).append(' ').append(guarantee)
+        .append(": sent (ms after the first measured), latency ms, of which until scored_at ms\n");
+    for (int k = 0; k < ms.length; k++) {
+      b.append(String.format(Locale.ROOT, "%.3f %.3f %.3f%n", sentAt[k], ms[k], inJob[k]));
+    }
+    Files.writeString(latenciesFile, b, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
   }
 
   /** Waits until {@code target} events have a visible score; false at the cap. */

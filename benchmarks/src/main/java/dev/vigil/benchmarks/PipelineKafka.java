@@ -126,6 +126,7 @@ final class PipelineKafka {
     private final double rate;
     private final long[] producedAt;
     private final AtomicReference<Exception> failed = new AtomicReference<>();
+    private volatile boolean halted;
     volatile double achievedRate;
 
     PacedProducer(String bootstrap, String topic, Input input, int from, int to, double rate,
@@ -150,7 +151,7 @@ final class PipelineKafka {
           new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
         long start = System.nanoTime();
         int i = from;
-        while (i < to) {
+        while (i < to && !halted) {
           long due = Math.min(to, from + 1 + (long) ((System.nanoTime() - start) * rate / 1e9));
           long wall = System.currentTimeMillis();
           for (; i < due; i++) {
@@ -165,10 +166,15 @@ final class PipelineKafka {
           LockSupport.parkNanos(500_000);
         }
         producer.flush();
-        achievedRate = (to - from) / ((System.nanoTime() - start) / 1e9);
+        achievedRate = (i - from) / ((System.nanoTime() - start) / 1e9);
       } catch (RuntimeException e) {
         failed.compareAndSet(null, e);
       }
+    }
+
+    /** Stops sending before {@code to} (the warm-up's JIT wait); {@link #join} still waits. */
+    void halt() {
+      halted = true;
     }
 
     void check() {
@@ -187,6 +193,8 @@ final class PipelineKafka {
    */
   static final class ScoreWatcher implements AutoCloseable {
     final long[] seenAt;
+    /** Per event, its Score's {@code scored_at} (wall clock, ms) on this watcher's nanoTime clock. */
+    final long[] scoredNanos;
     private final AtomicLong distinct = new AtomicLong();
     private final AtomicLong duplicates = new AtomicLong();
     private volatile long firstPollNanos;
@@ -200,6 +208,7 @@ final class PipelineKafka {
 
     ScoreWatcher(String bootstrap, String topic, int capacity) {
       this.seenAt = new long[capacity];
+      this.scoredNanos = new long[capacity];
       Map<String, Object> c = Map.of(
           ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
           ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
@@ -237,6 +246,7 @@ final class PipelineKafka {
             int i = Integer.parseInt(key, 1, key.length(), 10);
             if (seenAt[i] == 0) {
               seenAt[i] = now;
+              scoredNanos[i] = nanosAtStart + (scoredAt(r.value()) - wallAtStart) * 1_000_000;
               distinct.incrementAndGet();
             } else {
               duplicates.incrementAndGet();
