@@ -91,7 +91,7 @@ public final class PipelineBenchmark implements Callable<Integer> {
       description = "After its events, each warm-up run goes on sending at the rate until the"
           + " JVM's JIT compilers are idle (under 100 ms of compilation in 5 s) or for at most this"
           + " long: on 2 cores a busy C2 compiler takes a fourth of the CPU from what is measured"
-          + " (default 120; --quick 40; 0 to skip).")
+          + " (default 120; --quick 30; 0 to skip).")
   Integer jitSettleSeconds;
 
   @Option(names = "--latencies", paramLabel = "FILE", hidden = true,
@@ -244,7 +244,7 @@ public final class PipelineBenchmark implements Callable<Integer> {
           + " %.1f s%n", brokerMode, bootstrap, registry.confluentApiUrl(),
           (System.nanoTime() - t0) / 1e9);
       int jit = warmupEvents != null ? warmupEvents : quick ? 30_000 : 100_000;
-      int settleSeconds = jitSettleSeconds != null ? jitSettleSeconds : quick ? 40 : 120;
+      int settleSeconds = jitSettleSeconds != null ? jitSettleSeconds : quick ? 30 : 120;
       int settleEvents = jit == 0 ? 0 : (int) Math.round(rate * settleSeconds);
       PipelineKafka.Input input = PipelineKafka.Input.generate(registry.confluentApiUrl(),
           Math.max(n + paced, jit + settleEvents), cards);
