@@ -290,6 +290,11 @@ public final class PipelineBenchmark implements Callable<Integer> {
     }
   }
 
+  /**
+   * One job: saturation on events {@code [0, n)}, then {@code paced} events at the rate, of which
+   * the first {@code warm} are not measured. {@code warm < 0}: an untimed warm-up whose paced
+   * events go on only until the JIT is idle ({@link #settleJit}); returns null.
+   */
   Result run(int runId, String contender, String guarantee, String bootstrap, String registryUrl,
       CompiledSpec compiled, Path model, PipelineKafka.Input input, int n, int warm, int paced,
       Duration cap, Path work) throws Exception {
