@@ -397,27 +397,27 @@ public final class PipelineBenchmark implements Callable<Integer> {
                 contender + " " + guarantee + " latency");
         producer.join();
         producer.check();
-        double[] ms = new double[total - n - warm];
+        // Per event with a visible score: the whole latency, and its two parts, until the job
+        // scored it (Score.scored_at, wall clock in ms, so within a millisecond) and from then
+        // until the score was visible.
+        int counted = total - n - warm;
+        double[] ms = new double[counted];
+        double[] inJob = new double[counted];
+        double[] after = new double[counted];
+        double[] sentAt = new double[counted];
         int k = 0;
         for (int i = n + warm; i < total; i++) {
           if (watcher.seenAt[i] != 0) {
-            ms[k++] = (watcher.seenAt[i] - producedAt[i]) / 1e6;
-          }
-        }
-        ms = Arrays.copyOf(ms, k);
-        // The two parts: until the job scored the event (Score.scored_at, wall clock in ms, so
-        // these are within a millisecond), and from then until the score was visible.
-        double[] inJob = new double[k];
-        double[] after = new double[k];
-        double[] sentAt = new double[k];
-        k = 0;
-        for (int i = n + warm; i < total; i++) {
-          if (watcher.seenAt[i] != 0) {
             sentAt[k] = (producedAt[i] - producedAt[n + warm]) / 1e6;
+            ms[k] = (watcher.seenAt[i] - producedAt[i]) / 1e6;
             inJob[k] = (watcher.scoredNanos[i] - producedAt[i]) / 1e6;
             after[k++] = (watcher.seenAt[i] - watcher.scoredNanos[i]) / 1e6;
           }
         }
+        ms = Arrays.copyOf(ms, k);
+        inJob = Arrays.copyOf(inJob, k);
+        after = Arrays.copyOf(after, k);
+        sentAt = Arrays.copyOf(sentAt, k);
         if (latenciesFile != null) {
           writeLatencies(contender, guarantee, sentAt, ms, inJob);
         }
