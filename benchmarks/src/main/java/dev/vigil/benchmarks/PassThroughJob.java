@@ -3,6 +3,7 @@ package dev.vigil.benchmarks;
 import dev.vigil.avro.Decision;
 import dev.vigil.avro.Score;
 import dev.vigil.jobs.DecodeFunction;
+import dev.vigil.jobs.ScoringJob;
 import dev.vigil.jobs.Envelope;
 import dev.vigil.jobs.RawRecord;
 import dev.vigil.jobs.ScoreFunction;
@@ -42,8 +43,8 @@ final class PassThroughJob {
     env.enableCheckpointing(config.checkpointInterval().toMillis());
     CompiledSpec envelope = Envelope.compile(spec);
     source
-        .process(new DecodeFunction(config.registryConfig(), spec, envelope,
-            config.futureTolerance()), FeaturePipeline.typeOf(envelope))
+        .process(new DecodeFunction(ScoringJob.decoder(config, spec)),
+            FeaturePipeline.typeOf(envelope))
         .uid(UID_DECODE)
         .name("decode + validate")
         .map(new ToScore(envelope), ScoreFunction.SCORE_TYPE)

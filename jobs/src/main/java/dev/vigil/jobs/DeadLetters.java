@@ -24,12 +24,11 @@ public final class DeadLetters {
   public static final String EVENT_TIME_OUT_OF_RANGE = "event_time_out_of_range";
   public static final String NEGATIVE_AMOUNT = "negative_amount";
   public static final String DUPLICATE = "duplicate";
-  public static final String LATE = "late";
 
   /** Every reason, in the order of the pipeline. */
   public static final List<String> REASONS = List.of(NOT_FRAMED, UNKNOWN_SCHEMA_ID, UNDECODABLE,
       INCOMPATIBLE_WRITER_SCHEMA, REGISTRY_UNAVAILABLE, MISSING_ENTITY_KEY,
-      EVENT_TIME_OUT_OF_RANGE, NEGATIVE_AMOUNT, DUPLICATE, LATE);
+      EVENT_TIME_OUT_OF_RANGE, NEGATIVE_AMOUNT, DUPLICATE);
 
   public static final TypeInformation<DeadLetter> TYPE = new AvroTypeInfo<>(DeadLetter.class);
 

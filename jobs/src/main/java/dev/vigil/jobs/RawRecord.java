@@ -16,6 +16,12 @@ public class RawRecord {
   public byte[] key;
   /** The record's value exactly as consumed, or null (a tombstone). */
   public byte[] value;
+  /**
+   * What the source's deserializer made of the record (a decoded event or its dead letter), handed
+   * to the decode operator chained behind it; not serialized (transient), so a record that crosses
+   * a process boundary is decoded again.
+   */
+  public transient Object decoded;
 
   public RawRecord() {}
 

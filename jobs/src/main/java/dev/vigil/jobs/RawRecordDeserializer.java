@@ -1,20 +1,58 @@
 package dev.vigil.jobs;
 
+import dev.vigil.transforms.flink.FeatureEvent;
+import org.apache.flink.api.common.eventtime.TimestampAssigner;
+import org.apache.flink.api.common.serialization.DeserializationSchema;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
 import org.apache.flink.util.Collector;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 
-/** Kafka records as {@link RawRecord}s: no decoding here, so no record can fail the source. */
+/**
+ * Kafka records as {@link RawRecord}s, untouched; with a {@link RecordDecoder}, each is also decoded
+ * here, inside the source, so that the source's per-partition watermarks see the event times
+ * ({@link #eventTime}). No record can fail the source: a bad one carries its dead letter on.
+ */
 public final class RawRecordDeserializer implements KafkaRecordDeserializationSchema<RawRecord> {
-  private static final long serialVersionUID = 1L;
+  private static final long serialVersionUID = 2L;
 
   public static final TypeInformation<RawRecord> TYPE = TypeInformation.of(RawRecord.class);
 
+  /** Null: no decoding (raw bytes only). */
+  private final RecordDecoder decoder;
+
+  public RawRecordDeserializer() {
+    this(null);
+  }
+
+  public RawRecordDeserializer(RecordDecoder decoder) {
+    this.decoder = decoder;
+  }
+
+  @Override
+  public void open(DeserializationSchema.InitializationContext context) {
+    if (decoder != null) {
+      decoder.open();
+    }
+  }
+
   @Override
   public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<RawRecord> out) {
-    out.collect(new RawRecord(record.topic(), record.partition(), record.offset(),
-        record.timestamp(), record.key(), record.value()));
+    RawRecord raw = new RawRecord(record.topic(), record.partition(), record.offset(),
+        record.timestamp(), record.key(), record.value());
+    if (decoder != null) {
+      raw.decoded = decoder.decode(raw);
+    }
+    out.collect(raw);
+  }
+
+  /**
+   * The timestamp assigner of the source: a decoded event's event time; a dead letter's is {@code
+   * Long.MIN_VALUE}, which moves no watermark (a bad record's time is not to be trusted).
+   */
+  public static TimestampAssigner<RawRecord> eventTime(RecordDecoder decoder) {
+    return (raw, kafkaTimestamp) -> raw.decoded instanceof FeatureEvent e
+        ? decoder.eventTimeOf(e) : Long.MIN_VALUE;
   }
 
   @Override

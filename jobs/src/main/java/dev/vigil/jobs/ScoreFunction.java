@@ -34,9 +34,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Scores each event that left the feature stages, or dead-letters it: an event marked {@link
- * FeatureEvent#duplicate} (a producer retry, its features not counted) or {@link FeatureEvent#late}
- * (older than its key's longest window) is never scored; it goes to {@link DeadLetters#TAG} with
- * its original bytes. Every other event gives one {@link Score} (main output) and one {@link
+ * FeatureEvent#duplicate} (a producer retry, its features not counted) is never scored; it goes to
+ * {@link DeadLetters#TAG} with its original bytes. A {@link FeatureEvent#late} event is scored. Every other event gives one {@link Score} (main output) and one {@link
  * FeatureVector} ({@link #FEATURES}).
  *
  * <p>The model input vector follows the spec's {@code model.inputs}; a null feature is {@code
@@ -157,19 +156,17 @@ public final class ScoreFunction extends ProcessFunction<FeatureEvent, Score> {
   @Override
   public void processElement(FeatureEvent e, Context ctx, Collector<Score> out) {
     IndexedRecord record = e.event;
-    if (e.duplicate || e.late) {
+    if (e.duplicate) {
       String id = String.valueOf(record.get(idPos));
-      String reason = e.duplicate ? DeadLetters.DUPLICATE : DeadLetters.LATE;
-      String message = e.duplicate
-          ? "transaction_id '" + id + "' was already seen for the same entity key within the"
-              + " dedupe horizon " + dedupeHorizon + " (a producer retry); not scored again"
-          : "event time " + Instant.ofEpochMilli(eventTime(record)) + " is older than the newest"
-              + " event of its key by more than the longest window of the entity";
+      String message = "transaction_id '" + id + "' was already seen for the same entity key within"
+          + " the dedupe horizon " + dedupeHorizon + " (a producer retry); not scored again";
       byte[] original = Envelope.original(record);
-      ctx.output(DeadLetters.TAG, DeadLetters.of(reason, message, topic, Seq.partition(e.seq),
-          Seq.offset(e.seq), schemaIdOf(original), original));
+      ctx.output(DeadLetters.TAG, DeadLetters.of(DeadLetters.DUPLICATE, message, topic,
+          Seq.partition(e.seq), Seq.offset(e.seq), schemaIdOf(original), original));
       return;
     }
+    // A late event (behind the watermark) is scored like any other: its features went through the
+    // one late rule (docs/feature-spec.md) and were counted there; a valid event is never dropped.
     double[] inputs = new double[inputSlots.length];
     // The records are only serialized after they are emitted (the sinks, Flink's copy or
     // serialization between operators), never changed: one map may be in both when the model

@@ -59,7 +59,22 @@ public record ScoringConfig(
     Duration checkpointInterval,
     Duration dedupeHorizon,
     Duration futureTolerance,
-    StartingOffsets startingOffsets) {
+    StartingOffsets startingOffsets,
+    Watermarks watermarks) {
+
+  /**
+   * Event time at the source: per partition, bounded out-of-orderness, idleness and alignment
+   * (docs/scoring-job.md, "Event time").
+   *
+   * @param outOfOrderness how far an event may be behind its partition's newest and still count as
+   *     in order (the watermark trails each partition's newest event time by this)
+   * @param idleTimeout a partition with no records for this long stops holding the watermark back
+   * @param maxDrift alignment: how far one partition may read ahead of the slowest in event time
+   *     (catch-up) before it is paused
+   * @param interval how often the source emits watermarks
+   */
+  public record Watermarks(Duration outOfOrderness, Duration idleTimeout, Duration maxDrift,
+      Duration interval) {}
 
   /** Flink's upper bound for max parallelism (key groups). */
   static final int MAX_KEY_GROUPS = 1 << 15;
@@ -97,7 +112,11 @@ public record ScoringConfig(
       new Key("checkpoint.interval", "10s", "Checkpoint interval; with exactly_once, results become visible at each checkpoint."),
       new Key("dedupe.horizon", "24h", "How long a transaction_id is remembered per entity key to drop producer retries."),
       new Key("future.tolerance", "5m", "How far past the wall clock an event time may be before the record is dead-lettered."),
-      new Key("starting.offsets", "committed", "Where a fresh start (no checkpoint or savepoint) reads: " + StartingOffsets.ALLOWED + "."));
+      new Key("starting.offsets", "committed", "Where a fresh start (no checkpoint or savepoint) reads: " + StartingOffsets.ALLOWED + "."),
+      new Key("watermark.out-of-orderness", "500ms", "How far an event may trail its partition's newest event time and still be in order; the watermark trails each partition's newest by this. 0 for partitions in strict time order."),
+      new Key("watermark.idle-timeout", "1s", "A partition without records for this long stops holding the watermark back (keep it below the spec's as_of lags)."),
+      new Key("watermark.alignment.max-drift", "30s", "Catch-up: a partition more than this ahead of the slowest in event time is paused, so buffers stay bounded."),
+      new Key("watermark.interval", "50ms", "How often the source emits watermarks."));
 
   private static final Map<String, Key> BY_NAME = byName();
 
@@ -286,6 +305,10 @@ public record ScoringConfig(
       Duration dedupe = duration("dedupe.horizon");
       Duration future = duration("future.tolerance");
       StartingOffsets starting = parsed("starting.offsets", StartingOffsets::parse);
+      Duration outOfOrderness = durationOrZero("watermark.out-of-orderness");
+      Duration idle = duration("watermark.idle-timeout");
+      Duration drift = duration("watermark.alignment.max-drift");
+      Duration wmInterval = duration("watermark.interval");
       boolean exactlyOnce = scoresDelivery == DeliveryGuarantee.EXACTLY_ONCE
           || featuresDelivery == DeliveryGuarantee.EXACTLY_ONCE
           || deadLettersDelivery == DeliveryGuarantee.EXACTLY_ONCE;
@@ -309,7 +332,8 @@ public record ScoringConfig(
       return new ScoringConfig(bootstrap, input, scores, features, deadLetters, group,
           registryUrl, user, password, token, retryLimit, retryBackoff, spec, model, shadow, poll,
           thresholds, parallelism, maxParallelism, scoresDelivery, featuresDelivery,
-          deadLettersDelivery, prefix, txTimeout, brokerMax, checkpoint, dedupe, future, starting);
+          deadLettersDelivery, prefix, txTimeout, brokerMax, checkpoint, dedupe, future, starting,
+          new Watermarks(outOfOrderness, idle, drift, wmInterval));
     }
 
     private String text(String key) {
@@ -374,6 +398,11 @@ public record ScoringConfig(
 
     private Duration duration(String key) {
       return parsed(key, v -> Duration.ofMillis(Durations.parseMillis(v)));
+    }
+
+    private Duration durationOrZero(String key) {
+      return parsed(key, v -> v.equals("0") ? Duration.ZERO
+          : Duration.ofMillis(Durations.parseMillis(v)));
     }
 
     private int integer(String key, int min, int max) {
@@ -506,6 +535,11 @@ public record ScoringConfig(
     m.put("dedupe.horizon", Durations.format(dedupeHorizon.toMillis()));
     m.put("future.tolerance", Durations.format(futureTolerance.toMillis()));
     m.put("starting.offsets", startingOffsets.toString());
+    m.put("watermark.out-of-orderness", watermarks.outOfOrderness().isZero() ? "0"
+        : Durations.format(watermarks.outOfOrderness().toMillis()));
+    m.put("watermark.idle-timeout", Durations.format(watermarks.idleTimeout().toMillis()));
+    m.put("watermark.alignment.max-drift", Durations.format(watermarks.maxDrift().toMillis()));
+    m.put("watermark.interval", Durations.format(watermarks.interval().toMillis()));
     return m;
   }
 

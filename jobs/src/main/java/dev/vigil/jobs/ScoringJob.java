@@ -9,6 +9,7 @@ import dev.vigil.transforms.flink.FeatureEvent;
 import dev.vigil.transforms.flink.FeaturePipeline;
 import dev.vigil.transforms.spec.CompiledSpec;
 import dev.vigil.transforms.spec.SpecException;
+import java.time.Duration;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.PipelineOptions;
@@ -94,16 +95,17 @@ public final class ScoringJob {
 
   /**
    * The Kafka source of {@code config}; {@code stopping} bounds it (tests, replays), null reads
-   * forever.
+   * forever. Each record is decoded in the source ({@link RecordDecoder}), so that the source's
+   * per-partition watermarks ({@link #watermarks}) see its event time.
    */
-  public static KafkaSource<RawRecord> kafkaSource(ScoringConfig config,
+  public static KafkaSource<RawRecord> kafkaSource(ScoringConfig config, RecordDecoder decoder,
       OffsetsInitializer stopping) {
     var builder = KafkaSource.<RawRecord>builder()
         .setBootstrapServers(config.bootstrapServers())
         .setTopics(config.inputTopic())
         .setGroupId(config.groupId())
         .setStartingOffsets(config.startingOffsets().initializer())
-        .setDeserializer(new RawRecordDeserializer())
+        .setDeserializer(new RawRecordDeserializer(decoder))
         .setProperty("isolation.level", "read_committed")
         .setProperty("commit.offsets.on.checkpoint", "true");
     if (stopping != null) {
@@ -112,12 +114,46 @@ public final class ScoringJob {
     return builder.build();
   }
 
-  /** {@link #kafkaSource} in {@code env}, with its uid. */
+  /**
+   * Event time per partition: the watermark trails each partition's newest event time by {@code
+   * watermark.out-of-orderness}; a partition quiet for {@code watermark.idle-timeout} stops holding
+   * it back; in a catch-up a partition more than {@code watermark.alignment.max-drift} ahead of the
+   * slowest is paused (split-level alignment), so what the stages hold back stays bounded.
+   */
+  public static WatermarkStrategy<RawRecord> watermarks(ScoringConfig.Watermarks w,
+      RecordDecoder decoder) {
+    return WatermarkStrategy.<RawRecord>forBoundedOutOfOrderness(w.outOfOrderness())
+        .withTimestampAssigner(context -> RawRecordDeserializer.eventTime(decoder))
+        .withIdleness(w.idleTimeout())
+        .withWatermarkAlignment("vigil-input", w.maxDrift(),
+            w.interval().compareTo(Duration.ofSeconds(1)) < 0 ? w.interval().multipliedBy(4)
+                : w.interval());
+  }
+
+  /**
+   * {@link #kafkaSource} in {@code env}, with its uid and watermarks; the spec of {@code config}
+   * tells the decoder what to read.
+   */
   public static DataStream<RawRecord> source(StreamExecutionEnvironment env,
       ScoringConfig config, OffsetsInitializer stopping) {
-    return env.fromSource(kafkaSource(config, stopping), WatermarkStrategy.noWatermarks(),
-            "kafka: " + config.inputTopic())
+    RecordDecoder decoder = decoder(config, loadSpec(config));
+    return env.fromSource(kafkaSource(config, decoder, stopping),
+            watermarks(config.watermarks(), decoder), "kafka: " + config.inputTopic())
         .uid(OperatorUids.SOURCE);
+  }
+
+  private static CompiledSpec loadSpec(ScoringConfig config) {
+    try {
+      return CompiledSpec.load(config.specPath());
+    } catch (SpecException e) {
+      throw new IllegalArgumentException(e.getMessage(), e);
+    }
+  }
+
+  /** The decoder of {@code spec}'s records under {@code config}. */
+  public static RecordDecoder decoder(ScoringConfig config, CompiledSpec spec) {
+    return new RecordDecoder(config.registryConfig(), spec, Envelope.compile(spec),
+        config.futureTolerance());
   }
 
   /**
@@ -132,14 +168,15 @@ public final class ScoringJob {
     // pipeline.generic-types: false, so a silent Kryo fallback fails at graph building
     env.configure(new Configuration().set(PipelineOptions.GENERIC_TYPES, false));
     env.enableCheckpointing(config.checkpointInterval().toMillis());
+    env.configure(new Configuration()
+        .set(PipelineOptions.AUTO_WATERMARK_INTERVAL, config.watermarks().interval()));
     // Chained operators hand records on instead of deep-copying them (Avro copies were a seventh
     // of the scoring task's time): no operator here keeps or changes a record it has emitted.
     env.getConfig().enableObjectReuse();
 
     CompiledSpec envelope = Envelope.compile(spec);
     SingleOutputStreamOperator<FeatureEvent> decoded = source
-        .process(new DecodeFunction(config.registryConfig(), spec, envelope,
-            config.futureTolerance()), FeaturePipeline.typeOf(envelope))
+        .process(new DecodeFunction(decoder(config, spec)), FeaturePipeline.typeOf(envelope))
         .uid(OperatorUids.DECODE)
         .name("decode + validate");
 

@@ -56,6 +56,10 @@ class DeadLettersITCase {
       validIds.add(t.getTransactionId());
       add(recordKeys, values, t.getCardId(), serializer.serialize(t));
     }
+    // 3 h older than card c1's newest event: late, but valid, so scored (never dead-lettered)
+    validIds.add("l1");
+    add(recordKeys, values, "c1", serializer.serialize(TestingJob.tx("l1", "c1", "m1", 5,
+        base - Duration.ofHours(3).toMillis())));
     List<String> reasons = new ArrayList<>();
     int firstBad = values.size();
     // not framed: plain JSON
@@ -93,10 +97,6 @@ class DeadLettersITCase {
     // a producer retry of t5: same bytes, same card (so same partition), later
     add(recordKeys, values, dupOf.getCardId(), serializer.serialize(dupOf));
     reasons.add(DeadLetters.DUPLICATE);
-    // 3 h older than card c1's newest event: beyond its longest window (1 h)
-    add(recordKeys, values, "c1", serializer.serialize(TestingJob.tx("l1", "c1", "m1", 5,
-        base - Duration.ofHours(3).toMillis())));
-    reasons.add(DeadLetters.LATE);
 
     List<TestingKafka.Produced> produced = TestingKafka.produce(config.inputTopic(), recordKeys, values);
 

@@ -29,7 +29,7 @@ class DecodeFunctionTest {
     CompiledSpec spec = TestingJob.spec();
     CompiledSpec envelope = Envelope.compile(spec);
     var harness = new OneInputStreamOperatorTestHarness<RawRecord, FeatureEvent>(
-        new ProcessOperator<>(new DecodeFunction(registry, spec, envelope, Duration.ofMinutes(5))));
+        new ProcessOperator<>(new DecodeFunction(new RecordDecoder(registry, spec, envelope, Duration.ofMinutes(5)))));
     harness.open();
     byte[] framed = new byte[12];
     ByteBuffer.wrap(framed).put((byte) 0).putInt(42);
@@ -56,8 +56,8 @@ class DecodeFunctionTest {
     RegistryConfig registry = RegistryConfig.of("http://127.0.0.1:9"); // never called
     CompiledSpec spec = TestingJob.spec();
     var harness = new OneInputStreamOperatorTestHarness<RawRecord, FeatureEvent>(
-        new ProcessOperator<>(new DecodeFunction(registry, spec, Envelope.compile(spec),
-            Duration.ofMinutes(5))));
+        new ProcessOperator<>(new DecodeFunction(new RecordDecoder(registry, spec, Envelope.compile(spec),
+            Duration.ofMinutes(5)))));
     harness.open();
     harness.processElement(new StreamRecord<>(new RawRecord("in", 0, 3, 0, null, "{}".getBytes())));
     DeadLetter d = harness.getSideOutput(DeadLetters.TAG).iterator().next().getValue();

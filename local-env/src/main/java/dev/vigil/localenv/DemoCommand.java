@@ -643,9 +643,8 @@ public final class DemoCommand implements Callable<Integer> {
       results.deadByReason.forEach((r, c) -> reasons.putIfAbsent(r, c.get()));
       long accounted = results.scored.get() + results.deadLetters.get();
       double seconds = (results.lastSeenNanos - producer.startNanos) / 1e9;
-      var late = results.deadByReason.get(DeadLetters.LATE);
       return new Summary(live.records.size(), results.scored.get(), results.deadLetters.get(),
-          late == null ? 0 : late.get(), results.duplicates.get(), results.unexpected.get(),
+          0, results.duplicates.get(), results.unexpected.get(),
           reasons, seconds > 0 ? accounted / seconds : 0, percentileMs(sorted, 0.50),
           percentileMs(sorted, 0.99), tp + fp == 0 ? Double.NaN : (double) tp / (tp + fp),
           tp + fn == 0 ? Double.NaN : (double) tp / (tp + fn), consistency.checked(),

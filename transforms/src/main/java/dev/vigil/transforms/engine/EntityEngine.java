@@ -94,6 +94,8 @@ public final class EntityEngine implements Serializable {
   private final long lateAfter;
   private final long ttl;
   private transient Scratch scratch;
+  /** See {@link #lastWasOutOfOrder}. */
+  private transient boolean outOfOrder;
 
   private EntityEngine(CompiledSpec spec, String entity) {
     this.entity = entity;
@@ -228,9 +230,18 @@ public final class EntityEngine implements Serializable {
     return new InPlace(values, out, size, false);
   }
 
+  /**
+   * Whether the event of the last {@link #apply} or {@link #applyInPlace} was older than its key's
+   * newest: its values were read from a state that already held later events.
+   */
+  public boolean lastWasOutOfOrder() {
+    return outOfOrder;
+  }
+
   /** Moves {@code s} on by {@code event}: the values before it, or null for a late event. */
   private Object[] step(State s, IndexedRecord event) {
     long t = eventTimeOf(event);
+    outOfOrder = s.any && t < s.newestTs;
     Object[] values;
     if (!s.any) {
       values = query(s, t);
@@ -593,11 +604,19 @@ public final class EntityEngine implements Serializable {
   }
 
   private void add(State s, long ts, Object[] inputs) {
-    if (!s.hasLast || ts >= s.lastTs) {
+    if (!s.hasLast || ts > s.lastTs) {
       s.hasLast = true;
       s.lastTs = ts;
       for (int i = 0; i < features.length; i++) {
         if (aggs[i] == Aggregation.LAST) {
+          s.lastValues[i] = inputs[i];
+        }
+      }
+    } else if (ts == s.lastTs) {
+      // Ties in a millisecond: the greatest value, so that the order the events came in does not
+      // matter (an arrival order is not the same offline, online, or at another partitioning).
+      for (int i = 0; i < features.length; i++) {
+        if (aggs[i] == Aggregation.LAST && greater(inputs[i], s.lastValues[i])) {
           s.lastValues[i] = inputs[i];
         }
       }
@@ -645,6 +664,24 @@ public final class EntityEngine implements Serializable {
         update(sec.open, k, i, in, ts);
       }
     }
+  }
+
+  /** The total order of {@code last}'s tie-break: null first, then by value. */
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  static boolean greater(Object a, Object b) {
+    if (a == null) {
+      return false;
+    }
+    if (b == null) {
+      return true;
+    }
+    if (a instanceof Number x && b instanceof Number y && !(a.getClass().equals(b.getClass()))) {
+      return Double.compare(x.doubleValue(), y.doubleValue()) > 0;
+    }
+    if (a instanceof Comparable c && a.getClass().equals(b.getClass())) {
+      return c.compareTo(b) > 0;
+    }
+    return a.toString().compareTo(b.toString()) > 0;
   }
 
   private void update(Tiles tiles, int k, int i, Object in, long ts) {

@@ -10,15 +10,17 @@ import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 
 /**
- * The feature stages of a spec, as a piece of a pipeline: {@code keyBy(entity key) → FeatureStage}
- * (its write-behind cache sized by {@link FeatureOptions#CACHE_KEYS})
- * for each entity, each with its stable uid, then (with several entities) {@code keyBy(seq) →
- * FeatureJoin} to put each event's values back together. Pure: tests plug in bounded sources.
+ * The feature stages of a spec, as a piece of a pipeline, one after the other: {@code keyBy(first
+ * entity's key) → FeatureStage → keyBy(next entity's key) → FeatureStage → …}, each with its stable
+ * uid and its write-behind cache sized by {@link FeatureOptions#CACHE_KEYS}. Pure: tests plug in
+ * bounded sources.
  *
- * <p>Why fan-out and fan-in rather than one stage after the other: a stage keyed by merchant behind
- * a stage keyed by card at parallelism &gt; 1 receives a merchant's events from several upstream
- * subtasks, interleaved in any order, so per-key order (what makes streaming equal to offline) would
- * be lost. Reading every stage straight from the source keeps each key's events in source order.
+ * <p>Why a chain is exact at any parallelism: an event-time stage applies its key's events in
+ * event-time order once the watermark has passed them and emits them in that order, so whatever
+ * the interleaving of the subtasks in front of it, each key sees the same sequence as the offline
+ * evaluator ({@link dev.vigil.transforms.spec.EntityTiming}). Only the first stage may take events
+ * in arrival order (the entity the input is partitioned by). Dedupe happens once, in the first
+ * stage; a later stage passes a duplicate on untouched.
  */
 public final class FeaturePipeline {
   private FeaturePipeline() {}
@@ -34,17 +36,6 @@ public final class FeaturePipeline {
     return new FeatureEventTypeInfo(spec.schema().toString(), spec.spec().features().size());
   }
 
-  /** Keys by the event's position in the input. */
-  public static final class SeqKeySelector
-      implements org.apache.flink.api.java.functions.KeySelector<FeatureEvent, Long> {
-    private static final long serialVersionUID = 1L;
-
-    @Override
-    public Long getKey(FeatureEvent e) {
-      return e.seq;
-    }
-  }
-
   /** The stages without dedupe: every event counts (files, benchmarks). */
   public static Stages defineWorkflow(DataStream<FeatureEvent> events, CompiledSpec spec) {
     return defineWorkflow(events, spec, null);
@@ -55,7 +46,6 @@ public final class FeaturePipeline {
    * within {@code dedupeHorizon} is marked {@link FeatureEvent#duplicate} and not counted (null: no
    * dedupe). See {@link FeatureStage} for why dedupe happens per entity key.
    */
-  @SuppressWarnings("unchecked")
   public static Stages defineWorkflow(
       DataStream<FeatureEvent> events, CompiledSpec spec, Duration dedupeHorizon) {
     int idPos = -1;
@@ -75,30 +65,23 @@ public final class FeaturePipeline {
     int cacheKeys = events.getExecutionEnvironment().getConfiguration()
         .get(FeatureOptions.CACHE_KEYS);
     List<EntityEngine> engines = spec.engines();
-    List<DataStream<FeatureEvent>> branches = new ArrayList<>();
     List<DataStream<FeatureEvent>> late = new ArrayList<>();
-    for (EntityEngine engine : engines) {
+    DataStream<FeatureEvent> stream = events;
+    for (int n = 0; n < engines.size(); n++) {
+      EntityEngine engine = engines.get(n);
       int[] slots = engine.featureNames().stream().mapToInt(all::indexOf).toArray();
       var lateTag = FeatureStage.lateTag(type);
       SingleOutputStreamOperator<FeatureEvent> stage =
-          events
+          stream
               .keyBy(new EntityKeySelector(engine))
               .transform("features: " + engine.entity(), type,
-                  new FeatureStage(engine, slots, lateTag, idPos, dedupeHorizon, cacheKeys))
+                  new FeatureStage(engine, slots, lateTag, n == 0 ? idPos : -1,
+                      n == 0 ? dedupeHorizon : null, cacheKeys,
+                      spec.spec().timingOf(engine.entity()), type))
               .uid(OperatorUids.features(engine.entity()))
               .name("features: " + engine.entity());
       late.add(stage.getSideOutput(lateTag));
-      branches.add(stage);
-    }
-    DataStream<FeatureEvent> stream = branches.get(0);
-    if (branches.size() > 1) {
-      DataStream<FeatureEvent> union = stream.union(
-          branches.subList(1, branches.size()).toArray(new DataStream[0]));
-      stream = union
-          .keyBy(new SeqKeySelector())
-          .transform("features: join", type, new FeatureJoin(branches.size(), type))
-          .uid(OperatorUids.FEATURES_JOIN)
-          .name("features: join");
+      stream = stage;
     }
     return new Stages(stream, late);
   }

@@ -1,12 +1,27 @@
 package dev.vigil.transforms.flink;
 
 import dev.vigil.transforms.engine.EntityEngine;
+import dev.vigil.transforms.spec.EntityTiming;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.Set;
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.runtime.state.StateInitializationContext;
+import org.apache.flink.runtime.state.VoidNamespace;
+import org.apache.flink.runtime.state.VoidNamespaceSerializer;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
+import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.util.OutputTag;
 
@@ -32,10 +47,28 @@ import org.apache.flink.util.OutputTag;
  * cache is a {@link StateCache} (parallel arrays under an open-addressing index), not a map of
  * holder objects: a hit then touches the key and the value only.
  *
- * <p>Late policy: an event older than its key's newest by more than the longest window leaves the
- * state untouched, gets null values, is marked late, is copied to the {@link #lateTag late} side
- * output and counted in {@code vigil.features.<entity>.late}. An event with no key for this entity
- * passes with nulls (counted in {@code missing_key}).
+ * <p>Order ({@link EntityTiming}, from the spec):
+ *
+ * <ul>
+ *   <li><b>event_time</b>: an event waits on the heap until the watermark has passed it, then the
+ *       stage applies its key's events in event-time order (ties by {@code seq}), exactly as the
+ *       offline evaluator does whatever the partitioning. With an {@code as_of} lag {@code L}, an
+ *       event at {@code t} is read as of {@code q = t − L} as soon as the watermark is at {@code q
+ *       − 1} (at once when {@code L} exceeds the watermark's delay): from the state plus the key's
+ *       waiting events older than {@code q}, replayed on a copy; its own update is applied for
+ *       good once the watermark passes {@code t + L}, when no later reader can need the state
+ *       without it. Waiting events are written to keyed state at each checkpoint barrier and read
+ *       back on restore, so a restart or rescale loses none.
+ *   <li><b>arrival</b> (only the first stage, the partition key): each event is applied as it
+ *       comes. An event older than its key's newest is counted in {@code out_of_order}.
+ * </ul>
+ *
+ * <p>Late policy: an event that arrives behind the watermark (event_time) is applied at once,
+ * its values read from the state as it is (which may hold later events), marked late and
+ * counted in {@code vigil.features.<entity>.late}; it is scored like any other. An event older
+ * than its key's newest by more than the longest window changes no state (null values). Either
+ * goes to the {@link #lateTag late} side output too. An event with no key for this entity passes
+ * with nulls (counted in {@code missing_key}); a duplicate passes untouched.
  *
  * <p>Dedupe (when a horizon is given): {@link FeatureStates#dedupe} holds the key's transaction
  * ids of the horizon; an event whose id is there is a producer retry: marked {@code duplicate},
@@ -46,7 +79,7 @@ import org.apache.flink.util.OutputTag;
  */
 public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
     implements OneInputStreamOperator<FeatureEvent, FeatureEvent> {
-  private static final long serialVersionUID = 3L;
+  private static final long serialVersionUID = 4L;
 
   /** Late events, as they left the stage. */
   public static OutputTag<FeatureEvent> lateTag(FeatureEventTypeInfo type) {
@@ -60,29 +93,65 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
   private final int idPos;
   private final Duration dedupeHorizon;
   private final int cacheKeys;
+  private final EntityTiming timing;
+  /** The events' type, for the waiting events' state (null: arrival order, nothing waits). */
+  private final FeatureEventTypeInfo type;
   private transient ValueState<byte[]> state;
   private transient MapState<String, Long> seen;
   /** Null when write-through ({@code cacheKeys = 0}). */
   private transient StateCache cache;
   private transient Counter lateCounter;
+  private transient Counter outOfOrder;
   private transient Counter missingKey;
   private transient Counter duplicates;
 
-  /** Write-through, no dedupe (operator tests of the state layout). */
+  // Event-time order: what waits for the watermark, on the heap (written to state at barriers).
+  private transient PriorityQueue<Waiting> queue;
+  /** With a lag: per key its events whose update is not applied yet (to replay for readers). */
+  private transient Map<String, List<FeatureEvent>> unapplied;
+  private transient ListState<FeatureEvent> waitingReads;
+  private transient ListState<FeatureEvent> waitingUpdates;
+  /** Keys whose waiting events the last barrier wrote to state. */
+  private transient Set<String> persisted;
+  private transient long watermark;
+  private transient List<FeatureEvent> restoredReads;
+  private transient List<FeatureEvent> restoredUpdates;
+  private transient List<String> restoredKeys;
+
+  /** What waits for the watermark: a read (and, without a lag, the update with it) or an update. */
+  private record Waiting(long due, long seq, boolean read, String key, FeatureEvent event) {}
+
+  private static final Comparator<Waiting> ORDER = Comparator.comparingLong(Waiting::due)
+      .thenComparing(Waiting::read) // at one instant, updates (false) before reads
+      .thenComparingLong(Waiting::seq);
+
+  /** Write-through, no dedupe, arrival order (operator tests of the state layout). */
   public FeatureStage(EntityEngine engine, int[] slots, OutputTag<FeatureEvent> late) {
     this(engine, slots, late, -1, null, 0);
+  }
+
+  /** Arrival order: see {@link #FeatureStage(EntityEngine, int[], OutputTag, int, Duration, int, EntityTiming, FeatureEventTypeInfo)}. */
+  public FeatureStage(EntityEngine engine, int[] slots, OutputTag<FeatureEvent> late, int idPos,
+      Duration dedupeHorizon, int cacheKeys) {
+    this(engine, slots, late, idPos, dedupeHorizon, cacheKeys,
+        new EntityTiming(EntityTiming.Ordering.ARRIVAL, 0), null);
   }
 
   /**
    * @param idPos the transaction id's field position for dedupe, -1 for none
    * @param dedupeHorizon how long an id is remembered (with {@code idPos >= 0})
    * @param cacheKeys keys kept in the write-behind cache, 0 for write-through
+   * @param timing the entity's order and lag
+   * @param type the events' type (for the waiting events' state; needed for event_time)
    */
   public FeatureStage(EntityEngine engine, int[] slots, OutputTag<FeatureEvent> late, int idPos,
-      Duration dedupeHorizon, int cacheKeys) {
+      Duration dedupeHorizon, int cacheKeys, EntityTiming timing, FeatureEventTypeInfo type) {
     if (cacheKeys < 0) {
       throw new IllegalArgumentException(FeatureOptions.CACHE_KEYS.key()
           + " must be 0 (no cache) or more, got " + cacheKeys);
+    }
+    if (timing.ordering() == EntityTiming.Ordering.EVENT_TIME && type == null) {
+      throw new IllegalArgumentException("an event-time stage needs the events' type");
     }
     this.engine = engine;
     this.slots = slots;
@@ -90,6 +159,48 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
     this.idPos = idPos;
     this.dedupeHorizon = dedupeHorizon;
     this.cacheKeys = cacheKeys;
+    this.timing = timing;
+    this.type = timing.ordering() == EntityTiming.Ordering.EVENT_TIME ? type : null;
+  }
+
+  private boolean ordered() {
+    return type != null;
+  }
+
+  private long lag() {
+    return timing.asOfMillis();
+  }
+
+  @Override
+  public void initializeState(StateInitializationContext context) throws Exception {
+    super.initializeState(context);
+    if (!ordered()) {
+      return;
+    }
+    // The waiting events of a checkpoint, whichever subtask wrote them (key groups move on rescale).
+    restoredReads = new ArrayList<>();
+    restoredUpdates = new ArrayList<>();
+    restoredKeys = new ArrayList<>();
+    getKeyedStateBackend().applyToAllKeys(
+        VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, readsDescriptor(),
+        (key, s) -> {
+          restoredKeys.add((String) key);
+          s.get().forEach(restoredReads::add);
+        });
+    getKeyedStateBackend().applyToAllKeys(
+        VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, updatesDescriptor(),
+        (key, s) -> {
+          restoredKeys.add((String) key);
+          s.get().forEach(restoredUpdates::add);
+        });
+  }
+
+  private ListStateDescriptor<FeatureEvent> readsDescriptor() {
+    return new ListStateDescriptor<>(FeatureStates.WAITING_READS, type);
+  }
+
+  private ListStateDescriptor<FeatureEvent> updatesDescriptor() {
+    return new ListStateDescriptor<>(FeatureStates.WAITING_UPDATES, type);
   }
 
   @Override
@@ -103,73 +214,223 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
     var group = getRuntimeContext().getMetricGroup().addGroup("vigil").addGroup("features")
         .addGroup(engine.entity());
     lateCounter = group.counter("late");
+    outOfOrder = group.counter("out_of_order");
     missingKey = group.counter("missing_key");
     duplicates = group.counter("duplicates");
+    watermark = Long.MIN_VALUE;
+    if (ordered()) {
+      queue = new PriorityQueue<>(ORDER);
+      unapplied = new HashMap<>();
+      persisted = new HashSet<>();
+      waitingReads = getRuntimeContext().getListState(readsDescriptor());
+      waitingUpdates = getRuntimeContext().getListState(updatesDescriptor());
+      group.gauge("waiting", () -> queue.size());
+      if (restoredKeys != null) {
+        persisted.addAll(restoredKeys);
+        for (FeatureEvent e : restoredUpdates) {
+          waitUpdate(engine.keyOf(e.event), e);
+        }
+        for (FeatureEvent e : restoredReads) {
+          waitRead(engine.keyOf(e.event), e);
+        }
+        restoredKeys = null;
+        restoredReads = null;
+        restoredUpdates = null;
+      }
+    }
   }
 
   @Override
   public void processElement(StreamRecord<FeatureEvent> record) throws Exception {
     FeatureEvent e = record.getValue();
     String key = (String) getCurrentKey();
+    if (e.duplicate) {
+      output.collect(record); // an earlier stage's verdict: nothing to count here
+      return;
+    }
     if (key.isEmpty()) {
       missingKey.inc();
       output.collect(record);
       return;
     }
-    String id = null;
     if (seen != null) {
       Object v = e.event.get(idPos);
-      id = v == null ? "" : v.toString();
+      String id = v == null ? "" : v.toString();
       if (seen.contains(id)) {
         e.duplicate = true;
         duplicates.inc();
         output.collect(record);
         return;
       }
+      seen.put(id, engine.eventTimeOf(e.event));
     }
-    Object[] values;
-    boolean isLate;
+    if (!ordered()) {
+      applyAndEmit(key, e);
+      return;
+    }
+    long t = engine.eventTimeOf(e.event);
+    if (t <= watermark) {
+      // Behind the watermark: the one rule for late events (docs/feature-spec.md).
+      lateCounter.inc();
+      e.late = true;
+      if (lag() == 0 || t + lag() <= watermark) {
+        applyAndEmit(key, e);
+      } else {
+        waitUpdate(key, e);
+        emitRead(key, e);
+      }
+      return;
+    }
+    if (lag() == 0) {
+      queue.add(new Waiting(t, e.seq, true, key, e));
+      return;
+    }
+    waitUpdate(key, e);
+    if (t - lag() - 1 <= watermark) {
+      emitRead(key, e); // nothing to wait for: the lag covers the watermark's delay
+    } else {
+      waitRead(key, e);
+    }
+  }
+
+  private void waitUpdate(String key, FeatureEvent e) {
+    if (lag() == 0) {
+      queue.add(new Waiting(engine.eventTimeOf(e.event), e.seq, true, key, e));
+      return;
+    }
+    queue.add(new Waiting(engine.eventTimeOf(e.event) + lag(), e.seq, false, key, e));
+    unapplied.computeIfAbsent(key, k -> new ArrayList<>(2)).add(e);
+  }
+
+  private void waitRead(String key, FeatureEvent e) {
+    if (lag() == 0) {
+      return; // without a lag, the read and the update are one waiting entry (waitUpdate)
+    }
+    queue.add(new Waiting(engine.eventTimeOf(e.event) - lag() - 1, e.seq, true, key, e));
+  }
+
+  @Override
+  public void processWatermark(Watermark mark) throws Exception {
+    if (ordered()) {
+      watermark = mark.getTimestamp();
+      while (!queue.isEmpty() && queue.peek().due() <= watermark) {
+        Waiting w = queue.poll();
+        setCurrentKey(w.key());
+        if (lag() == 0) {
+          applyAndEmit(w.key(), w.event());
+        } else if (w.read()) {
+          emitRead(w.key(), w.event());
+        } else {
+          applyUpdate(w.key(), w.event());
+        }
+      }
+    }
+    super.processWatermark(mark);
+  }
+
+  /** The current key's state: the cached buffer's exact copy, or the backend's value. */
+  private byte[] currentState(String key) throws Exception {
+    if (cache != null) {
+      int cached = cache.find(key, key.hashCode());
+      if (cached >= 0) {
+        return cache.stateOf(cached);
+      }
+    }
+    return state.value();
+  }
+
+  /** With a lag: reads {@code e} as of {@code t − lag} from the state and the key's unapplied events. */
+  private void emitRead(String key, FeatureEvent e) throws Exception {
+    long asOf = engine.eventTimeOf(e.event) - lag();
+    byte[] s = currentState(key);
+    List<FeatureEvent> pending = unapplied.get(key);
+    if (pending != null) {
+      List<FeatureEvent> before = new ArrayList<>();
+      for (FeatureEvent p : pending) {
+        if (engine.eventTimeOf(p.event) < asOf) {
+          before.add(p);
+        }
+      }
+      before.sort(Comparator.<FeatureEvent>comparingLong(p -> engine.eventTimeOf(p.event))
+          .thenComparingLong(p -> p.seq));
+      for (FeatureEvent p : before) {
+        EntityEngine.Result r = engine.apply(s, p.event);
+        if (!r.late()) {
+          s = r.newState();
+        }
+      }
+    }
+    Object[] values = engine.valuesAt(s, asOf);
+    emit(e, values, false);
+  }
+
+  /** With a lag: the update of {@code e}, for good (no reader can need the state without it now). */
+  private void applyUpdate(String key, FeatureEvent e) throws Exception {
+    List<FeatureEvent> pending = unapplied.get(key);
+    if (pending != null) {
+      pending.removeIf(p -> p == e);
+      if (pending.isEmpty()) {
+        unapplied.remove(key);
+      }
+    }
+    step(key, e);
+  }
+
+  /** Applies {@code e} to its key's state; the values as of just before it, or null when late. */
+  private Object[] step(String key, FeatureEvent e) throws Exception {
     if (cache == null) {
       EntityEngine.Result r = engine.apply(state.value(), e.event);
       if (!r.late()) {
         state.update(r.newState());
       }
-      values = r.values();
-      isLate = r.late();
+      return r.late() ? null : r.values();
+    }
+    int hash = key.hashCode();
+    int cached = cache.find(key, hash);
+    EntityEngine.InPlace r;
+    if (cached >= 0) {
+      cache.markReferenced(cached);
+      // The cache's own buffer (from the engine; the backend gets copies): overwritten in place.
+      r = engine.applyInPlace(cache.value(cached), cache.length(cached), true, e.event);
     } else {
-      int hash = key.hashCode();
-      int cached = cache.find(key, hash);
-      EntityEngine.InPlace r;
-      if (cached >= 0) {
-        cache.markReferenced(cached);
-        // The cache's own buffer (from the engine; the backend gets copies): overwritten in place.
-        r = engine.applyInPlace(cache.value(cached), cache.length(cached), true, e.event);
-      } else {
-        byte[] stored = state.value(); // the backend's: read only
-        r = engine.applyInPlace(stored, stored == null ? 0 : stored.length, false, e.event);
-      }
-      if (!r.late() && cached >= 0) {
-        cache.put(cached, r.buffer(), r.length());
-      } else if (!r.late()) {
-        cache.add(key, hash, r.buffer(), r.length());
-      }
-      values = r.values();
-      isLate = r.late();
+      byte[] stored = state.value(); // the backend's: read only
+      r = engine.applyInPlace(stored, stored == null ? 0 : stored.length, false, e.event);
     }
-    if (isLate) {
+    if (!r.late() && cached >= 0) {
+      cache.put(cached, r.buffer(), r.length());
+    } else if (!r.late()) {
+      cache.add(key, hash, r.buffer(), r.length());
+    }
+    if (cache.overCapacity()) {
+      evictEldest(); // the current key changes: callers set it again per event
+      setCurrentKey(key);
+    }
+    return r.late() ? null : r.values();
+  }
+
+  private void applyAndEmit(String key, FeatureEvent e) throws Exception {
+    Object[] values = step(key, e);
+    if (values != null && engine.lastWasOutOfOrder() && !ordered()) {
+      outOfOrder.inc();
+    }
+    if (values == null) {
+      if (!e.late) {
+        lateCounter.inc(); // older than its key's newest by more than the longest window
+      }
       e.late = true;
-      lateCounter.inc();
-      output.collect(late, record);
-    } else if (seen != null) {
-      seen.put(id, engine.eventTimeOf(e.event));
     }
+    emit(e, values, values == null);
+  }
+
+  private void emit(FeatureEvent e, Object[] values, boolean nulls) {
     for (int i = 0; i < slots.length; i++) {
-      e.values[slots[i]] = values[i];
+      e.values[slots[i]] = nulls ? null : values[i];
     }
-    output.collect(record);
-    if (cache != null && cache.overCapacity()) {
-      evictEldest(); // after the event: the current key may change
+    StreamRecord<FeatureEvent> out = new StreamRecord<>(e, engine.eventTimeOf(e.event));
+    if (e.late) {
+      output.collect(late, out);
     }
+    output.collect(out);
   }
 
   /** Evicts one entry: the oldest whose bit is clear, clearing bits on the way (CLOCK). */
@@ -192,11 +453,44 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
     cache.clear();
   }
 
+  /** The waiting events into keyed state, so that the checkpoint holds them. */
+  private void persistWaiting() throws Exception {
+    Map<String, List<FeatureEvent>> reads = new HashMap<>();
+    Map<String, List<FeatureEvent>> updates = new HashMap<>();
+    for (Waiting w : queue) {
+      if (w.read()) {
+        reads.computeIfAbsent(w.key(), k -> new ArrayList<>()).add(w.event());
+      }
+      if (!w.read() || lag() == 0) {
+        updates.computeIfAbsent(w.key(), k -> new ArrayList<>()).add(w.event());
+      }
+    }
+    Set<String> keys = new HashSet<>(reads.keySet());
+    keys.addAll(updates.keySet());
+    for (String key : persisted) {
+      if (!keys.contains(key)) {
+        setCurrentKey(key);
+        waitingReads.clear();
+        waitingUpdates.clear();
+      }
+    }
+    for (String key : keys) {
+      setCurrentKey(key);
+      // Without a lag a waiting entry is read and update at once: stored once, as an update.
+      waitingReads.update(lag() == 0 ? List.of() : reads.getOrDefault(key, List.of()));
+      waitingUpdates.update(updates.getOrDefault(key, List.of()));
+    }
+    persisted = keys;
+  }
+
   /** Before the barrier goes on and the state backend is snapshotted. */
   @Override
   public void prepareSnapshotPreBarrier(long checkpointId) throws Exception {
     super.prepareSnapshotPreBarrier(checkpointId);
     flush();
+    if (ordered()) {
+      persistWaiting();
+    }
   }
 
   /** End of a bounded input, or stop-with-savepoint --drain: the last values go to state. */

@@ -19,6 +19,14 @@ public final class FeatureStates {
   /** The name of the per-key feature state in every feature stage. */
   public static final String FEATURES = "features";
 
+  /**
+   * The names of the per-key lists of an event-time stage's waiting events (written at checkpoint
+   * barriers, read back on restore): those not yet read, and those not yet applied.
+   */
+  public static final String WAITING_READS = "waiting-reads";
+
+  public static final String WAITING_UPDATES = "waiting-updates";
+
   /** The name of the per-key dedupe state (transaction ids seen) in every feature stage. */
   public static final String DEDUPE = "dedupe";
 

@@ -16,12 +16,20 @@ public final class JsonLinesReader implements Closeable {
   private final String file;
   private final BufferedReader lines;
   private final EventJson json;
+  /** Lines are {@code <line number> <json>} (a split of a larger file, its line numbers kept). */
+  private final boolean numbered;
   private long lineNo;
 
   public JsonLinesReader(String file, InputStream in, EventJson json) {
+    this(file, in, json, false);
+  }
+
+  /** With {@code numbered}, each line is {@code <original line number> <json>}. */
+  public JsonLinesReader(String file, InputStream in, EventJson json, boolean numbered) {
     this.file = file;
     this.lines = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8), 1 << 16);
     this.json = json;
+    this.numbered = numbered;
   }
 
   /** The next event, or null at the end of the file. */
@@ -34,6 +42,11 @@ public final class JsonLinesReader implements Closeable {
         return null;
       }
     } while (line.isBlank());
+    if (numbered) {
+      int space = line.indexOf(' ');
+      lineNo = Long.parseLong(line, 0, space, 10);
+      line = line.substring(space + 1);
+    }
     try {
       return json.parse(line);
     } catch (EventJson.BadEventException e) {

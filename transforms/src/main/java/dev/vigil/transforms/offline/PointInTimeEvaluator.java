@@ -3,6 +3,7 @@ package dev.vigil.transforms.offline;
 import dev.vigil.transforms.engine.EntityEngine;
 import dev.vigil.transforms.io.FeatureRow;
 import dev.vigil.transforms.spec.CompiledSpec;
+import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -12,6 +13,11 @@ import org.apache.avro.generic.IndexedRecord;
  * Point-in-time-correct feature vectors offline: events fed in event-time order through the same
  * {@link EntityEngine}s the streaming job runs, with each key's state in a map. What it returns
  * for an event is what the stream computed for it, by construction.
+ *
+ * <p>An entity with an {@code as_of} lag ({@link dev.vigil.transforms.spec.EntityTiming}) reads an
+ * event at {@code t} as of {@code t − as_of}: each key's events of the last {@code as_of} wait in a
+ * queue and are applied once a later event reads past them, as the streaming stage does behind the
+ * watermark. {@link #states} applies whatever still waits.
  */
 public final class PointInTimeEvaluator {
   private final CompiledSpec spec;
@@ -20,6 +26,10 @@ public final class PointInTimeEvaluator {
   private final int[][] slots;
   private final int featureCount;
   private final int idPos;
+  /** Per entity its as_of lag, ms (0: read at the event's own time). */
+  private final long[] lags;
+  /** Per entity with a lag, per key the events not yet applied, in time order. */
+  private final List<Map<String, ArrayDeque<IndexedRecord>>> waiting;
   private long late;
 
   public PointInTimeEvaluator(CompiledSpec spec) {
@@ -33,6 +43,11 @@ public final class PointInTimeEvaluator {
       List<String> names = engines.get(e).featureNames();
       slots[e] = names.stream().mapToInt(all::indexOf).toArray();
     }
+    this.lags = engines.stream()
+        .mapToLong(e -> spec.spec().timingOf(e.entity()).asOfMillis()).toArray();
+    this.waiting = engines.stream()
+        .map(e -> (Map<String, ArrayDeque<IndexedRecord>>) new HashMap<String, ArrayDeque<IndexedRecord>>())
+        .toList();
     var id = spec.schema().getField("transaction_id");
     this.idPos = id == null ? -1 : id.pos();
   }
@@ -48,19 +63,44 @@ public final class PointInTimeEvaluator {
         continue; // no entity key: that entity's features stay null
       }
       Map<String, byte[]> state = states.get(e);
-      EntityEngine.Result r = engine.apply(state.get(key), event);
+      Object[] own;
+      if (lags[e] == 0) {
+        EntityEngine.Result r = engine.apply(state.get(key), event);
+        if (r.late()) {
+          late++;
+        } else {
+          state.put(key, r.newState());
+        }
+        own = r.values();
+      } else {
+        long asOf = t - lags[e];
+        ArrayDeque<IndexedRecord> queue =
+            waiting.get(e).computeIfAbsent(key, k -> new ArrayDeque<>());
+        applyBefore(e, key, queue, asOf);
+        own = engine.valuesAt(state.get(key), asOf);
+        queue.addLast(event);
+      }
+      int[] slot = slots[e];
+      for (int i = 0; i < slot.length; i++) {
+        values[slot[i]] = own[i];
+      }
+    }
+    Object id = idPos < 0 ? null : event.get(idPos);
+    return new FeatureRow(id == null ? null : id.toString(), t, values);
+  }
+
+  /** Applies the queued events of {@code key} older than {@code before} (all: MAX_VALUE). */
+  private void applyBefore(int e, String key, ArrayDeque<IndexedRecord> queue, long before) {
+    EntityEngine engine = engines.get(e);
+    Map<String, byte[]> state = states.get(e);
+    while (!queue.isEmpty() && engine.eventTimeOf(queue.peekFirst()) < before) {
+      EntityEngine.Result r = engine.apply(state.get(key), queue.pollFirst());
       if (r.late()) {
         late++;
       } else {
         state.put(key, r.newState());
       }
-      int[] slot = slots[e];
-      for (int i = 0; i < slot.length; i++) {
-        values[slot[i]] = r.values()[i];
-      }
     }
-    Object id = idPos < 0 ? null : event.get(idPos);
-    return new FeatureRow(id == null ? null : id.toString(), t, values);
   }
 
   /** Events that were late for at least one entity. */
@@ -72,6 +112,9 @@ public final class PointInTimeEvaluator {
   public Map<String, byte[]> states(String entity) {
     for (int e = 0; e < engines.size(); e++) {
       if (engines.get(e).entity().equals(entity)) {
+        int entityIndex = e;
+        waiting.get(e).forEach((key, queue) -> applyBefore(entityIndex, key, queue, Long.MAX_VALUE));
+        waiting.get(e).clear();
         return states.get(e);
       }
     }

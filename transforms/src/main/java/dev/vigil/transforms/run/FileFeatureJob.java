@@ -4,7 +4,21 @@ import dev.vigil.transforms.OperatorUids;
 import dev.vigil.transforms.flink.FeatureEvent;
 import dev.vigil.transforms.flink.FeaturePipeline;
 import dev.vigil.transforms.spec.CompiledSpec;
+import dev.vigil.transforms.engine.EntityEngine;
+import dev.vigil.transforms.io.EventFiles;
+import dev.vigil.transforms.io.EventJson;
+import dev.vigil.transforms.io.KeyPartitioner;
+import java.io.BufferedReader;
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import org.apache.avro.generic.IndexedRecord;
+import org.apache.flink.api.common.eventtime.Watermark;
+import org.apache.flink.api.common.eventtime.WatermarkGenerator;
+import org.apache.flink.api.common.eventtime.WatermarkOutput;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.connector.file.src.FileSource;
@@ -12,8 +26,9 @@ import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 
 /**
- * The streaming feature operators over a file: {@code FileSource} (JSON lines, file order) →
- * {@code keyBy(entity)} → feature stage, per entity. What {@code vigil run} executes on a local
+ * The streaming feature operators over a file: {@code FileSource} (JSON lines, file order; one
+ * split per partition with {@code --partitions}, per-split watermarks) → {@code keyBy(entity)} →
+ * feature stage, per entity, one after the other. What {@code vigil run} executes on a local
  * MiniCluster, with RocksDB.
  */
 public final class FileFeatureJob {
@@ -47,18 +62,109 @@ public final class FileFeatureJob {
     return config;
   }
 
-  /** The file source: one split per file, read in order. */
+  /**
+   * The file source, one split per partition, read in order, with per-split watermarks trailing
+   * each split's newest event time by {@code outOfOrderness}: {@code partitions = 1} reads {@code
+   * input} itself; more reads the parts {@link #split} wrote to {@code parts}, one source subtask
+   * each (so that every split is read at once, as a consumer reads a topic's partitions).
+   */
+  public static DataStream<FeatureEvent> source(StreamExecutionEnvironment env, CompiledSpec spec,
+      Path input, int partitions, Path parts, Duration outOfOrderness) {
+    int featureCount = spec.spec().features().size();
+    FileSource<FeatureEvent> files = partitions == 1
+        ? FileSource.forRecordStreamFormat(
+                new JsonLinesFormat(spec.schema(), featureCount, input.getFileName().toString()),
+                new org.apache.flink.core.fs.Path(input.toAbsolutePath().toUri()))
+            .build()
+        : FileSource.forRecordStreamFormat(
+                new JsonLinesFormat(spec.schema(), featureCount, input.getFileName().toString(),
+                    true),
+                new org.apache.flink.core.fs.Path(parts.toAbsolutePath().toUri()))
+            .build();
+    EntityEngine first = spec.engines().get(0);
+    long bound = outOfOrderness.toMillis();
+    // A watermark after every event, not on a timer: over a file, which events are behind the
+    // watermark then depends on the file alone, not on how fast it was read.
+    WatermarkStrategy<FeatureEvent> watermarks = WatermarkStrategy
+        .<FeatureEvent>forGenerator(context -> new PerEventWatermarks(bound))
+        .withTimestampAssigner(context -> (e, ts) -> first.eventTimeOf(e.event));
+    return env.fromSource(files, watermarks, "events: " + input.getFileName())
+        .uid(OperatorUids.SOURCE)
+        .setParallelism(partitions);
+  }
+
+  /** The newest event time of the split less the bound, emitted after every event. */
+  static final class PerEventWatermarks implements WatermarkGenerator<FeatureEvent> {
+    private final long bound;
+    private long newest = Long.MIN_VALUE;
+
+    PerEventWatermarks(long bound) {
+      this.bound = bound;
+    }
+
+    @Override
+    public void onEvent(FeatureEvent event, long timestamp, WatermarkOutput output) {
+      if (timestamp > newest) {
+        newest = timestamp;
+        output.emitWatermark(new Watermark(newest - bound - 1));
+      }
+    }
+
+    @Override
+    public void onPeriodicEmit(WatermarkOutput output) {}
+  }
+
+  /** {@link #source} of one partition, in event order of the file, no lag in the watermark. */
   public static DataStream<FeatureEvent> source(
       StreamExecutionEnvironment env, CompiledSpec spec, Path input) {
-    FileSource<FeatureEvent> files =
-        FileSource.forRecordStreamFormat(
-                new JsonLinesFormat(spec.schema(), spec.spec().features().size(),
-                    input.getFileName().toString()),
-                new org.apache.flink.core.fs.Path(input.toAbsolutePath().toUri()))
-            .build();
-    return env.fromSource(files, WatermarkStrategy.noWatermarks(), "events: " + input.getFileName())
-        .uid(OperatorUids.SOURCE)
-        .setParallelism(1);
+    return source(env, spec, input, 1, null, Duration.ZERO);
+  }
+
+  /**
+   * Splits {@code input} into {@code partitions} files in {@code dir} as a producer keyed by the
+   * spec's first entity would split a topic ({@link KeyPartitioner}), each line prefixed by its line
+   * number in {@code input}. Returns the number of events.
+   */
+  public static long split(CompiledSpec spec, Path input, int partitions, Path dir)
+      throws IOException, EventFiles.BadInputException {
+    EntityEngine first = spec.engines().get(0);
+    EventJson json = new EventJson(spec.schema());
+    BufferedWriter[] out = new BufferedWriter[partitions];
+    long events = 0;
+    try (BufferedReader in = Files.newBufferedReader(input, StandardCharsets.UTF_8)) {
+      for (int p = 0; p < partitions; p++) {
+        out[p] = Files.newBufferedWriter(dir.resolve(String.format("part-%05d.jsonl", p)),
+            StandardCharsets.UTF_8);
+      }
+      String line;
+      long lineNo = 0;
+      while ((line = in.readLine()) != null) {
+        lineNo++;
+        if (line.isBlank()) {
+          continue;
+        }
+        IndexedRecord event;
+        try {
+          event = json.parse(line);
+        } catch (EventJson.BadEventException e) {
+          throw new EventFiles.BadInputException(input.getFileName() + ":" + lineNo + ": "
+              + e.getMessage());
+        }
+        BufferedWriter w = out[KeyPartitioner.partition(first.keyOf(event), partitions)];
+        w.write(Long.toString(lineNo));
+        w.write(' ');
+        w.write(line);
+        w.newLine();
+        events++;
+      }
+    } finally {
+      for (BufferedWriter w : out) {
+        if (w != null) {
+          w.close();
+        }
+      }
+    }
+    return events;
   }
 
   /**

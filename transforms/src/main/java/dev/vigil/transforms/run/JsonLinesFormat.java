@@ -23,17 +23,28 @@ public final class JsonLinesFormat extends SimpleStreamFormat<FeatureEvent> {
   private final String schemaJson;
   private final int featureCount;
   private final String fileName;
+  private final boolean numbered;
 
   public JsonLinesFormat(Schema schema, int featureCount, String fileName) {
+    this(schema, featureCount, fileName, false);
+  }
+
+  /**
+   * @param numbered each line is {@code <line number> <json>}: a partition of {@code fileName}
+   *     written by {@link FileFeatureJob#split}, whose events keep their line numbers as {@code seq}
+   */
+  public JsonLinesFormat(Schema schema, int featureCount, String fileName, boolean numbered) {
     this.schemaJson = schema.toString();
     this.featureCount = featureCount;
     this.fileName = fileName;
+    this.numbered = numbered;
   }
 
   @Override
   public StreamFormat.Reader<FeatureEvent> createReader(Configuration config, FSDataInputStream in) {
     JsonLinesReader lines =
-        new JsonLinesReader(fileName, in, new EventJson(new Schema.Parser().parse(schemaJson)));
+        new JsonLinesReader(fileName, in, new EventJson(new Schema.Parser().parse(schemaJson)),
+            numbered);
     return new StreamFormat.Reader<>() {
       @Override
       public FeatureEvent read() throws IOException {

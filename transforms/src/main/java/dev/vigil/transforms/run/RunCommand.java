@@ -1,7 +1,9 @@
 package dev.vigil.transforms.run;
 
 import dev.vigil.transforms.OperatorUids;
+import dev.vigil.transforms.io.EventFiles;
 import dev.vigil.transforms.spec.CompiledSpec;
+import dev.vigil.transforms.spec.Durations;
 import dev.vigil.transforms.spec.SpecException;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -9,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import java.util.Comparator;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -65,6 +68,19 @@ public final class RunCommand implements Callable<Integer> {
       paramLabel = "N", description = "Max parallelism (key groups). Default: ${DEFAULT-VALUE}.")
   int maxParallelism;
 
+  @Option(names = "--partitions", defaultValue = "1", paramLabel = "N",
+      description = "Split the input as a producer keyed by the spec's first entity would split a"
+          + " topic into N partitions (Kafka's murmur2 partitioner), and read the N splits at once,"
+          + " each with its own watermark: the multi-partition case without Kafka."
+          + " Default: ${DEFAULT-VALUE}.")
+  int partitions;
+
+  @Option(names = "--out-of-orderness", defaultValue = "500ms", paramLabel = "D",
+      description = "How far an event may trail its split's newest event time and still be in"
+          + " order (the watermark's bound; 0 for a time-ordered file), as the job's"
+          + " watermark.out-of-orderness. Default: ${DEFAULT-VALUE}.")
+  String outOfOrderness;
+
   @Option(names = "--from-savepoint", paramLabel = "DIR",
       description = "Start the feature stages from this savepoint (e.g. from 'vigil state"
           + " bootstrap'); the input should then hold only the events from its cut-over on.")
@@ -79,6 +95,18 @@ public final class RunCommand implements Callable<Integer> {
     if (parallelism < 1 || maxParallelism < parallelism || maxParallelism > MAX_KEY_GROUPS) {
       err.printf("run: --parallelism %d --max-parallelism %d: need 1 ≤ parallelism ≤ max"
           + " parallelism ≤ %d%n", parallelism, maxParallelism, MAX_KEY_GROUPS);
+      return 2;
+    }
+    if (partitions < 1 || partitions > 1024) {
+      err.printf("run: --partitions %d: need 1 to 1024%n", partitions);
+      return 2;
+    }
+    Duration bound;
+    try {
+      bound = outOfOrderness.equals("0") ? Duration.ZERO
+          : Duration.ofMillis(Durations.parseMillis(outOfOrderness));
+    } catch (IllegalArgumentException e) {
+      err.println("run: --out-of-orderness " + e.getMessage());
       return 2;
     }
     if (!Files.isRegularFile(input)) {
@@ -109,16 +137,28 @@ public final class RunCommand implements Callable<Integer> {
       return 2;
     }
     Path checkpoints = Files.createTempDirectory("vigil-run-checkpoints");
+    Path parts = partitions == 1 ? null : Files.createTempDirectory("vigil-run-partitions");
     long started = System.nanoTime();
     JobExecutionResult result;
     try {
+      if (parts != null) {
+        try {
+          FileFeatureJob.split(compiled, input, partitions, parts);
+        } catch (EventFiles.BadInputException e) {
+          err.println("run: " + e.getMessage());
+          return 2;
+        }
+      }
       var config = FileFeatureJob.localConfig(parallelism, maxParallelism, checkpoints);
+      // One source subtask per partition, each in a slot of its own beside the stages.
+      config.setString("taskmanager.numberOfTaskSlots",
+          Integer.toString(Math.max(parallelism, partitions)));
       if (fromSavepoint != null) {
         FileFeatureJob.restoringFrom(config, fromSavepoint.toAbsolutePath());
       }
       StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(config);
       var stages = FileFeatureJob.defineWorkflow(
-          env, compiled, FileFeatureJob.source(env, compiled, input));
+          env, compiled, FileFeatureJob.source(env, compiled, input, partitions, parts, bound));
       FileFeatureJob.writeSorted(stages, compiled, partial);
       result = env.execute("vigil run");
     } catch (Exception e) {
@@ -128,6 +168,9 @@ public final class RunCommand implements Callable<Integer> {
       return reason.startsWith(input.getFileName().toString()) ? 2 : 3;
     } finally {
       deleteQuietly(checkpoints);
+      if (parts != null) {
+        deleteQuietly(parts);
+      }
     }
     long events = result.<Long>getAccumulatorResult(OutputLines.EVENTS);
     long late = result.<Long>getAccumulatorResult(OutputLines.LATE);
@@ -151,8 +194,10 @@ public final class RunCommand implements Callable<Integer> {
     }
     double seconds = (System.nanoTime() - started) / 1e9;
     err.printf(Locale.ROOT,
-        "run: %,d events → %s in %.1f s (%,.0f events/s, parallelism %d, RocksDB), %d late%n",
-        events, output, seconds, events / seconds, parallelism, late);
+        "run: %,d events → %s in %.1f s (%,.0f events/s, parallelism %d, %d partition%s,"
+            + " RocksDB), %d late%n",
+        events, output, seconds, events / seconds, parallelism, partitions,
+        partitions == 1 ? "" : "s", late);
     err.flush();
     return 0;
   }

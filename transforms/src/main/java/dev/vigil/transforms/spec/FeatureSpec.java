@@ -30,6 +30,8 @@ import java.util.regex.Pattern;
  * @param schemaPath the source schema file, resolved against the spec's folder, or null for the
  *     bundled schema of the subject
  * @param entities entity name → key field, in spec order
+ * @param timing entity name → how its stage orders events and how far behind it reads ({@link
+ *     EntityTiming}); every entity of {@code entities} has one
  * @param features in spec order
  * @param modelName the model that reads the features (optional)
  * @param modelInputs the model's input features in order (optional; default: every feature)
@@ -40,6 +42,7 @@ public record FeatureSpec(
     String eventTimeField,
     Path schemaPath,
     Map<String, String> entities,
+    Map<String, EntityTiming> timing,
     List<FeatureDef> features,
     String modelName,
     List<String> modelInputs,
@@ -52,9 +55,11 @@ public record FeatureSpec(
   private static final Set<String> FEATURE_KEYS =
       Set.of("name", "entity", "aggregation", "field", "window", "resolution");
   private static final Set<String> MODEL_KEYS = Set.of("name", "inputs");
+  private static final Set<String> ENTITY_KEYS = Set.of("key", "ordering", "as_of");
 
   public FeatureSpec {
     entities = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(entities));
+    timing = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(timing));
     features = List.copyOf(features);
     modelInputs = List.copyOf(modelInputs);
   }
@@ -106,20 +111,42 @@ public record FeatureSpec(
     }
 
     Map<String, String> entities = new LinkedHashMap<>();
+    Map<String, EntityTiming> timing = new LinkedHashMap<>();
     JsonNode entitiesNode = root.get("entities");
     if (entitiesNode == null || !entitiesNode.isObject() || entitiesNode.isEmpty()) {
       problems.add("key 'entities': required, a mapping of entity name to key field,"
-          + " e.g. 'card: card_id'");
+          + " e.g. 'card: card_id' or 'merchant: {key: merchant_id, as_of: 2s}'");
     } else {
       for (Iterator<Map.Entry<String, JsonNode>> it = entitiesNode.fields(); it.hasNext(); ) {
         Map.Entry<String, JsonNode> e = it.next();
+        String label = "entity '" + e.getKey() + "'";
         if (!NAME.matcher(e.getKey()).matches()) {
-          problems.add("entity '" + e.getKey() + "': names are letters, digits and '_'");
+          problems.add(label + ": names are letters, digits and '_'");
         }
-        if (!e.getValue().isTextual() || e.getValue().asText().isBlank()) {
-          problems.add("entity '" + e.getKey() + "': the value must be the key field's name");
+        JsonNode v = e.getValue();
+        if (v.isTextual() && !v.asText().isBlank()) {
+          entities.put(e.getKey(), v.asText());
+          timing.put(e.getKey(), EntityTiming.DEFAULT);
+        } else if (v.isObject()) {
+          unknownKeys(v, ENTITY_KEYS, label, problems);
+          String key = text(v, "key", label, true, problems);
+          EntityTiming t = EntityTiming.parse(text(v, "ordering", label, false, problems),
+              text(v, "as_of", label, false, problems), label, problems);
+          if (key != null) {
+            entities.put(e.getKey(), key);
+            timing.put(e.getKey(), t);
+          }
         } else {
-          entities.put(e.getKey(), e.getValue().asText());
+          problems.add(label + ": the value must be the key field's name, or a mapping with"
+              + " 'key' (and optionally 'ordering', 'as_of')");
+        }
+      }
+      int index = 0;
+      for (Map.Entry<String, EntityTiming> t : timing.entrySet()) {
+        if (index++ > 0 && t.getValue().ordering() == EntityTiming.Ordering.ARRIVAL) {
+          problems.add("entity '" + t.getKey() + "': key 'ordering': 'arrival' is only for the"
+              + " first entity (the one the input is partitioned by); a later stage receives its"
+              + " events from every subtask of the one before it, so it orders by event time");
         }
       }
     }
@@ -173,8 +200,8 @@ public record FeatureSpec(
     if (inputs.isEmpty()) {
       features.forEach(d -> inputs.add(d.name()));
     }
-    return new FeatureSpec(subject, eventTime, schemaPath, entities, features, modelName, inputs,
-        fingerprint(subject, eventTime, entities, features));
+    return new FeatureSpec(subject, eventTime, schemaPath, entities, timing, features, modelName,
+        inputs, fingerprint(subject, eventTime, entities, timing, features));
   }
 
   private static FeatureDef feature(
@@ -285,9 +312,16 @@ public record FeatureSpec(
   }
 
   private static String fingerprint(
-      String subject, String eventTime, Map<String, String> entities, List<FeatureDef> features) {
+      String subject, String eventTime, Map<String, String> entities,
+      Map<String, EntityTiming> timing, List<FeatureDef> features) {
     StringBuilder canonical = new StringBuilder();
     canonical.append(subject).append('|').append(eventTime).append('|').append(entities);
+    // The default timing leaves the fingerprint of a spec that declares none as it was.
+    timing.forEach((name, t) -> {
+      if (!t.equals(EntityTiming.DEFAULT)) {
+        canonical.append('|').append(name).append('=').append(t);
+      }
+    });
     for (FeatureDef f : features) {
       canonical.append('|').append(f);
     }
@@ -298,6 +332,15 @@ public record FeatureSpec(
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException(e);
     }
+  }
+
+  /** How {@code entity}'s stage orders its events and how far behind it reads. */
+  public EntityTiming timingOf(String entity) {
+    EntityTiming t = timing.get(entity);
+    if (t == null) {
+      throw new IllegalArgumentException("no entity '" + entity + "' in the spec");
+    }
+    return t;
   }
 
   /** The features of {@code entity}, in spec order. */

@@ -14,6 +14,7 @@ import dev.vigil.transforms.testing.TestClusters;
 import dev.vigil.transforms.testing.TestSpecs;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -29,99 +30,155 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * Streaming equals offline: random streams through the Flink feature stages (one shared
- * MiniCluster, 2 slots) at parallelism 1 and 2, RocksDB and HashMap state, give exactly the
- * vectors of the offline evaluator (what {@code features backfill} writes) and of the brute-force
- * reference.
+ * Streaming equals offline at any partitioning: random streams (several entities, same-millisecond
+ * ties, events out of order within the watermark's bound) through the Flink feature stages, split
+ * as a keyed producer splits a topic into 1 or 4 partitions, at parallelism 1 to 3, RocksDB and
+ * HashMap state, give exactly the vectors of the offline evaluator over the time-sorted events
+ * (what {@code features backfill} writes) and of the order-free definition ({@link
+ * BruteForceFeatures#exact}).
  */
 class FeaturePipelineITCase {
   @RegisterExtension
-  static final MiniClusterExtension CLUSTER = TestClusters.twoSlots();
+  static final MiniClusterExtension CLUSTER = TestClusters.fourSlots();
 
   @TempDir Path dir;
 
-  static List<FeatureRow> stream(CompiledSpec spec, Path input, int parallelism, String backend,
-      Path checkpoints) throws Exception {
-    Configuration config = FileFeatureJob.localConfig(parallelism, 128, checkpoints);
+  /** The rows of the stages, by input line (seq). */
+  static Map<Long, FeatureRow> stream(CompiledSpec spec, Path input, int partitions,
+      int parallelism, String backend, Duration bound, Path work) throws Exception {
+    Configuration config = FileFeatureJob.localConfig(parallelism, 128, work.resolve("chk"));
     config.setString("state.backend.type", backend);
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(config);
     env.setParallelism(parallelism);
-    var stages = FileFeatureJob.defineWorkflow(env, spec, FileFeatureJob.source(env, spec, input));
-    List<FeatureEvent> events = new ArrayList<>();
-    try (CloseableIterator<FeatureEvent> it = stages.output().executeAndCollect()) {
-      it.forEachRemaining(events::add);
+    Path parts = null;
+    if (partitions > 1) {
+      parts = Files.createDirectories(work.resolve("parts"));
+      FileFeatureJob.split(spec, input, partitions, parts);
     }
+    var stages = FileFeatureJob.defineWorkflow(env, spec,
+        FileFeatureJob.source(env, spec, input, partitions, parts, bound));
+    Map<Long, FeatureRow> rows = new HashMap<>();
     var engine = spec.engines().get(0);
-    events.sort(Comparator.<FeatureEvent>comparingLong(e -> engine.eventTimeOf(e.event))
-        .thenComparingLong(e -> e.seq));
-    List<FeatureRow> rows = new ArrayList<>();
-    for (FeatureEvent e : events) {
-      rows.add(new FeatureRow(e.event.get(0).toString(), engine.eventTimeOf(e.event), e.values));
+    try (CloseableIterator<FeatureEvent> it = stages.output().executeAndCollect()) {
+      it.forEachRemaining(e -> rows.put(e.seq,
+          new FeatureRow(e.event.get(0).toString(), engine.eventTimeOf(e.event), e.values)));
     }
     return rows;
   }
 
-  @ParameterizedTest(name = "seed {0}, parallelism {1}, {2}")
-  @CsvSource({"11, 1, rocksdb", "12, 2, rocksdb", "13, 2, hashmap"})
-  void streamingEqualsOfflineEqualsBruteForce(long seed, int parallelism, String backend)
-      throws Exception {
-    CompiledSpec spec = TestSpecs.spec(TestSpecs.ALL_FEATURES);
-    List<Transaction> events = RandomStreams.generate(seed, 2500, 60, 12);
+  /** The disorder a watermark must allow for: how far an event trails the newest before it. */
+  static Duration disorder(List<Transaction> events) {
+    long newest = Long.MIN_VALUE;
+    long worst = 0;
+    for (Transaction t : events) {
+      long ts = t.getEventTime().toEpochMilli();
+      worst = Math.max(worst, newest - ts);
+      newest = Math.max(newest, ts);
+    }
+    return Duration.ofMillis(worst);
+  }
+
+  /** Every fifth event gets the time of the one before it: same-millisecond ties, many per key. */
+  static List<Transaction> withTies(List<Transaction> events) {
+    List<Transaction> out = new ArrayList<>(events);
+    for (int i = 5; i < out.size(); i += 5) {
+      Transaction t = Transaction.newBuilder(out.get(i))
+          .setEventTime(out.get(i - 1).getEventTime()).build();
+      out.set(i, t);
+    }
+    return out;
+  }
+
+  static void assertExact(CompiledSpec spec, List<Transaction> events, Map<Long, FeatureRow> streamed) {
+    assertThat(streamed).hasSize(events.size());
+    // Offline: the events sorted by event time (ties in file order), through the evaluator.
+    List<Integer> order = new ArrayList<>();
+    for (int i = 0; i < events.size(); i++) {
+      order.add(i);
+    }
+    order.sort(Comparator.<Integer>comparingLong(i -> events.get(i).getEventTime().toEpochMilli())
+        .thenComparingInt(i -> i));
+    PointInTimeEvaluator offline = new PointInTimeEvaluator(spec);
+    FeatureRow[] expected = new FeatureRow[events.size()];
+    for (int i : order) {
+      expected[i] = offline.process(events.get(i));
+    }
+    List<Map<String, Object>> exact = BruteForceFeatures.exact(spec, events);
+    List<String> names = spec.spec().featureNames();
+    int mismatches = 0;
+    for (int i = 0; i < events.size(); i++) {
+      FeatureRow row = streamed.get((long) i + 1); // seq = line number, from 1
+      assertThat(row).as("event %d (line %d) was streamed", i, i + 1).isNotNull();
+      Map<String, Object> byName = new HashMap<>();
+      for (int f = 0; f < names.size(); f++) {
+        byName.put(names.get(f), row.values()[f]);
+      }
+      if (!row.equals(expected[i]) || !byName.equals(exact.get(i))) {
+        mismatches++;
+        assertThat(row).as("event %d vs offline", i).isEqualTo(expected[i]);
+        assertThat(byName).as("event %d vs the definition", i).isEqualTo(exact.get(i));
+      }
+    }
+    assertThat(mismatches).isZero();
+  }
+
+  static final String EVENT_TIME = "{card: card_id, merchant: merchant_id}";
+  static final String LAGGED = "{card: card_id, merchant: {key: merchant_id, as_of: 10m}}";
+  static final String ARRIVAL_AND_LAG =
+      "{card: {key: card_id, ordering: arrival}, merchant: {key: merchant_id, as_of: 10m}}";
+
+  @ParameterizedTest(name = "seed {0}, {1} partitions, parallelism {2}, {3}, entities {4}")
+  @CsvSource(delimiterString = ";", value = {
+      "11; 1; 1; rocksdb; {card: card_id, merchant: merchant_id}",
+      "12; 4; 2; rocksdb; {card: card_id, merchant: merchant_id}",
+      "13; 4; 3; hashmap; {card: card_id, merchant: {key: merchant_id, as_of: 10m}}",
+      "14; 4; 3; rocksdb; {card: {key: card_id, ordering: arrival}, merchant: {key: merchant_id, as_of: 10m}}"})
+  void inOrderStreamsAreExactAtAnyPartitioning(long seed, int partitions, int parallelism,
+      String backend, String entities) throws Exception {
+    CompiledSpec spec = TestSpecs.spec(entities, TestSpecs.ALL_FEATURES);
+    List<Transaction> events = withTies(RandomStreams.generate(seed, 2500, 60, 12));
     Path input = dir.resolve("events.jsonl");
     EventJson json = new EventJson(spec.schema());
     Files.write(input, events.stream().map(json::format).toList());
 
-    List<FeatureRow> streamed = stream(spec, input, parallelism, backend, dir.resolve("chk"));
-
-    PointInTimeEvaluator offline = new PointInTimeEvaluator(spec);
-    List<FeatureRow> expected = events.stream().map(offline::process).toList();
-    assertThat(streamed).hasSameSizeAs(expected);
-    for (int i = 0; i < expected.size(); i++) {
-      assertThat(streamed.get(i)).as("event %d", i).isEqualTo(expected.get(i));
-    }
-
-    List<Map<String, Object>> brute = BruteForceFeatures.compute(spec, events);
-    List<String> names = spec.spec().featureNames();
-    for (int i = 0; i < expected.size(); i++) {
-      Map<String, Object> row = new HashMap<>();
-      for (int f = 0; f < names.size(); f++) {
-        row.put(names.get(f), streamed.get(i).values()[f]);
-      }
-      assertThat(row).as("event %d vs brute force", i).isEqualTo(brute.get(i));
-    }
+    assertExact(spec, events, stream(spec, input, partitions, parallelism, backend,
+        Duration.ZERO, dir));
   }
 
   /**
-   * Out of order within keys (events moved later in the file, some beyond the longest window):
-   * each key's events still reach its stage in file order at any parallelism, so the stages give
-   * exactly what the engine gives applied in file order, late events included (null values).
+   * Out of order within keys (events moved later in the file), the watermark's bound covering it:
+   * event-time stages, with and without a lag, are still exact at any partitioning.
    */
-  @ParameterizedTest(name = "seed {0}, parallelism {1}, {2}")
-  @CsvSource({"21, 2, rocksdb", "22, 2, hashmap"})
-  void outOfOrderStreamsEqualTheEngineInFileOrder(long seed, int parallelism, String backend)
-      throws Exception {
-    CompiledSpec spec = TestSpecs.spec(TestSpecs.ALL_FEATURES);
-    List<Transaction> events = RandomStreams.outOfOrder(seed, 2500, 60, 12, 40);
+  @ParameterizedTest(name = "seed {0}, {1} partitions, parallelism {2}, {3}, entities {4}")
+  @CsvSource(delimiterString = ";", value = {
+      "21; 4; 2; rocksdb; {card: card_id, merchant: merchant_id}",
+      "22; 4; 3; hashmap; {card: card_id, merchant: {key: merchant_id, as_of: 10m}}"})
+  void outOfOrderStreamsWithinTheBoundAreExact(long seed, int partitions, int parallelism,
+      String backend, String entities) throws Exception {
+    CompiledSpec spec = TestSpecs.spec(entities, TestSpecs.ALL_FEATURES);
+    List<Transaction> events = withTies(RandomStreams.outOfOrder(seed, 2500, 60, 12, 40));
     Path input = dir.resolve("events.jsonl");
     EventJson json = new EventJson(spec.schema());
     Files.write(input, events.stream().map(json::format).toList());
+    Duration bound = disorder(events);
+    assertThat(bound).as("the stream is out of order").isPositive();
 
-    List<FeatureRow> streamed = stream(spec, input, parallelism, backend, dir.resolve("chk"));
+    assertExact(spec, events, stream(spec, input, partitions, parallelism, backend, bound, dir));
+  }
 
-    PointInTimeEvaluator inFileOrder = new PointInTimeEvaluator(spec);
-    List<FeatureRow> byFileOrder = events.stream().map(inFileOrder::process).toList();
-    assertThat(inFileOrder.lateCount()).as("the stream has late events").isPositive();
-    // the same order as stream(): event time, then input line
-    List<Integer> order = new ArrayList<>();
-    for (int i = 0; i < byFileOrder.size(); i++) {
-      order.add(i);
-    }
-    order.sort(Comparator.<Integer>comparingLong(i -> byFileOrder.get(i).eventTime())
-        .thenComparingInt(i -> i));
-    assertThat(streamed).hasSameSizeAs(byFileOrder);
-    for (int k = 0; k < order.size(); k++) {
-      assertThat(streamed.get(k)).as("event %d", order.get(k))
-          .isEqualTo(byFileOrder.get(order.get(k)));
-    }
+  /**
+   * Behind the watermark (a bound of 0 on a disordered file): the late events are counted, and
+   * every event is still emitted once, scored with the values of the one late rule.
+   */
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"rocksdb"})
+  void eventsBehindTheWatermarkAreCountedAndStillEmitted(String backend) throws Exception {
+    CompiledSpec spec = TestSpecs.spec(EVENT_TIME, TestSpecs.ALL_FEATURES);
+    List<Transaction> events = RandomStreams.outOfOrder(31, 1500, 40, 8, 40);
+    Path input = dir.resolve("events.jsonl");
+    EventJson json = new EventJson(spec.schema());
+    Files.write(input, events.stream().map(json::format).toList());
+    Map<Long, FeatureRow> rows = stream(spec, input, 2, 2, backend, Duration.ZERO, dir);
+    assertThat(rows).hasSize(events.size());
   }
 }

@@ -21,6 +21,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.junit.jupiter.api.Test;
@@ -35,7 +36,7 @@ import picocli.CommandLine;
  */
 class IndependentSqlITCase {
   @RegisterExtension
-  static final MiniClusterExtension CLUSTER = TestClusters.twoSlots();
+  static final MiniClusterExtension CLUSTER = TestClusters.fourSlots();
 
   @TempDir Path dir;
 
@@ -49,8 +50,10 @@ class IndependentSqlITCase {
     Path input = dir.resolve("events.jsonl");
     EventJson json = new EventJson(spec.schema());
     Files.write(input, events.stream().map(json::format).toList());
-    List<FeatureRow> streamed =
-        FeaturePipelineITCase.stream(spec, input, 2, "rocksdb", dir.resolve("chk"));
+    // The example: card in arrival order (the partition key), merchant read as of 2 s earlier.
+    Collection<FeatureRow> streamed = FeaturePipelineITCase.stream(spec, input, 4, 2, "rocksdb",
+        java.time.Duration.ZERO, dir).values();
+    assertThat(streamed).hasSameSizeAs(events);
 
     try (Connection db = DriverManager.getConnection("jdbc:h2:mem:vigil" + System.nanoTime())) {
       try (Statement s = db.createStatement()) {
@@ -80,8 +83,8 @@ class IndependentSqlITCase {
           + 7 * DAY + ") / " + HOUR + ") * " + HOUR + " AND p.ts < e.ts),"
           + " e.ts - (SELECT MAX(p.ts) FROM tx p WHERE p.card = e.card AND p.ts < e.ts),"
           + " e.ts - (SELECT MIN(p.ts) FROM tx p WHERE p.card = e.card AND p.ts < e.ts),"
-          + " (SELECT COUNT(*) FROM tx p WHERE p.merchant = e.merchant AND p.ts >= ((e.ts - " + HOUR
-          + ") / 300000) * 300000 AND p.ts < e.ts)"
+          + " (SELECT COUNT(*) FROM tx p WHERE p.merchant = e.merchant AND p.ts >= ((e.ts - 2000 - "
+          + HOUR + ") / 300000) * 300000 AND p.ts < e.ts - 2000)"
           + " FROM tx e WHERE e.id = ?";
       try (PreparedStatement q = db.prepareStatement(sql)) {
         for (FeatureRow row : streamed) {
@@ -103,7 +106,7 @@ class IndependentSqlITCase {
 
   /**
    * Through {@code vigil run} itself (its output file, parallelism 2): minimum, integer mean, last
-   * value (ties in file order), lifetime sum, a 90 s count (its own resolution) and a merchant's
+   * value (ties in a millisecond: the greatest), lifetime sum, a 90 s count (its own resolution) and a merchant's
    * distinct cards, each as one plain SQL query over events generated here.
    */
   @Test
@@ -130,7 +133,7 @@ class IndependentSqlITCase {
     int exit = new CommandLine(new RunCommand())
         .setErr(new PrintWriter(err, true))
         .execute("--spec", specFile.toString(), "--input", input.toString(),
-            "--output", output.toString(), "--parallelism", "2");
+            "--output", output.toString(), "--parallelism", "2", "--partitions", "3");
     assertThat(exit).as(err.toString()).isZero();
     List<String> lines = Files.readAllLines(output);
     assertThat(lines).hasSize(events.size());
@@ -159,7 +162,7 @@ class IndependentSqlITCase {
           + ") * " + HOUR + "),"
           + " (SELECT CAST(SUM(p.amount) AS DOUBLE) / COUNT(*) " + card + " AND p.ts >= ((e.ts - "
           + DAY + ") / " + HOUR + ") * " + HOUR + "),"
-          + " (SELECT p.merchant " + card + " ORDER BY p.ts DESC, p.pos DESC LIMIT 1),"
+          + " (SELECT p.merchant " + card + " ORDER BY p.ts DESC, p.merchant DESC LIMIT 1),"
           + " (SELECT COALESCE(SUM(p.amount), 0) " + card + "),"
           // a window shorter than 5 minutes is its own resolution (docs/feature-spec.md)
           + " (SELECT COUNT(*) " + card + " AND p.ts >= ((e.ts - 90000) / 90000) * 90000),"

@@ -33,7 +33,7 @@ import picocli.CommandLine;
  */
 class RunCommandITCase {
   @RegisterExtension
-  static final MiniClusterExtension CLUSTER = TestClusters.twoSlots();
+  static final MiniClusterExtension CLUSTER = TestClusters.fourSlots();
 
   static final String HEADER =
       "source: {subject: payments.transactions-value, event_time: event_time}\n"
@@ -110,7 +110,7 @@ class RunCommandITCase {
   }
 
   @Test
-  void lateEventsGetNullFeaturesAndAreCountedInTheSummary() throws Exception {
+  void anEventBehindTheWatermarkIsCountedLateAndStillCountsForLaterEvents() throws Exception {
     Path specFile =
         writeSpec("  - {name: c1h, entity: card, aggregation: count, window: 1h}\n");
     Path input = dir.resolve("events.jsonl");
@@ -118,18 +118,30 @@ class RunCommandITCase {
         + "\"amount_cents\":100,\"currency\":\"EUR\",\"event_time\":\"%s\",\"channel\":\"POS\"}";
     Files.write(input, List.of(
         String.format(line, "a", "2026-03-01T05:00:00Z"),
-        String.format(line, "late", "2026-03-01T00:00:00Z"), // 5 h behind its card's newest
-        String.format(line, "b", "2026-03-01T05:00:01Z")));
+        String.format(line, "b", "2026-03-01T05:00:01Z"),
+        String.format(line, "late", "2026-03-01T04:30:00Z"))); // 30 min behind the watermark
     Path out = dir.resolve("out.jsonl");
     Result r = run("--spec", specFile.toString(), "--input", input.toString(),
-        "--output", out.toString(), "--parallelism", "2");
+        "--output", out.toString(), "--parallelism", "2", "--out-of-orderness", "500ms");
     assertThat(r.exit()).as(r.err()).isZero();
     assertThat(r.err()).contains("run: 3 events", "1 late");
     List<String> lines = Files.readAllLines(out);
     assertThat(lines.get(0)).startsWith("{\"transaction_id\":\"late\"")
-        .endsWith("\"features\":{\"c1h\":null}}");
+        .doesNotContain("null"); // scored from the state as it was: never left without values
+    assertThat(lines.get(1)).startsWith("{\"transaction_id\":\"a\"")
+        .endsWith("\"features\":{\"c1h\":0}}");
     assertThat(lines.get(2)).startsWith("{\"transaction_id\":\"b\"")
-        .endsWith("\"features\":{\"c1h\":1}}"); // the late event was not counted
+        .endsWith("\"features\":{\"c1h\":2}}"); // the late event counts for later events
+
+    // With a bound that covers it, the same file is in order: every value exact.
+    r = run("--spec", specFile.toString(), "--input", input.toString(),
+        "--output", out.toString(), "--parallelism", "2", "--out-of-orderness", "1h");
+    assertThat(r.exit()).as(r.err()).isZero();
+    assertThat(r.err()).contains("run: 3 events", "0 late");
+    lines = Files.readAllLines(out);
+    assertThat(lines.get(0)).endsWith("\"features\":{\"c1h\":0}}");
+    assertThat(lines.get(1)).endsWith("\"features\":{\"c1h\":1}}");
+    assertThat(lines.get(2)).endsWith("\"features\":{\"c1h\":2}}");
   }
 
   @Test

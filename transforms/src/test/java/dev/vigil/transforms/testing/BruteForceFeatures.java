@@ -93,6 +93,50 @@ public final class BruteForceFeatures {
     return out;
   }
 
+  /**
+   * The definition itself, for any arrival order: each event's features are read as of {@code t −
+   * as_of} (its entity's lag) over the set of all of its key's events in {@code events}, whatever
+   * their order in the list. What every path must equal at any partitioning.
+   */
+  public static List<Map<String, Object>> exact(CompiledSpec spec, List<? extends IndexedRecord> events) {
+    int timePos = spec.eventTime().position();
+    Map<String, Map<String, List<IndexedRecord>>> byKey = new HashMap<>();
+    for (String entity : spec.spec().activeEntities()) {
+      Map<String, List<IndexedRecord>> keys = new HashMap<>();
+      for (IndexedRecord e : events) {
+        Object k = e.get(spec.entityKey(entity).position());
+        if (k != null && !k.toString().isEmpty()) {
+          keys.computeIfAbsent(k.toString(), x -> new ArrayList<>()).add(e);
+        }
+      }
+      byKey.put(entity, keys);
+    }
+    List<Map<String, Object>> out = new ArrayList<>();
+    for (IndexedRecord e : events) {
+      long t = time(e.get(timePos));
+      Map<String, Object> values = new HashMap<>();
+      for (String entity : spec.spec().activeEntities()) {
+        Object k = e.get(spec.entityKey(entity).position());
+        String key = k == null ? null : k.toString();
+        long q = t - spec.spec().timingOf(entity).asOfMillis();
+        for (FeatureDef f : spec.spec().featuresOf(entity)) {
+          values.put(f.name(), key == null || key.isEmpty() ? null
+              : value(spec, f, byKey.get(entity).get(key), q, timePos));
+        }
+      }
+      out.add(values);
+    }
+    return out;
+  }
+
+  @SuppressWarnings({"unchecked", "rawtypes"})
+  private static boolean greater(Object a, Object b) {
+    if (a == null) {
+      return false;
+    }
+    return b == null || ((Comparable) a).compareTo(b) > 0;
+  }
+
   private static Object value(CompiledSpec spec, FeatureDef f, List<IndexedRecord> history, long t, int timePos) {
     long start = f.lifetime() ? Long.MIN_VALUE : f.windowStart(t);
     CompiledSpec.FieldRef field = spec.featureField(f.name());
@@ -125,16 +169,20 @@ public final class BruteForceFeatures {
         return first == null ? null : t - first;
       }
       case LAST: {
-        IndexedRecord latest = null;
+        // The latest event's value; ties in a millisecond: the greatest value (null lowest).
+        boolean any = false;
+        Object latest = null;
         long latestTs = Long.MIN_VALUE;
         for (IndexedRecord p : in) {
           long pt = time(p.get(timePos));
-          if (pt >= latestTs) {
+          Object v = scalar(p.get(field.position()), field.kind());
+          if (!any || pt > latestTs || (pt == latestTs && greater(v, latest))) {
+            any = true;
             latestTs = pt;
-            latest = p;
+            latest = v;
           }
         }
-        return latest == null ? null : scalar(latest.get(field.position()), field.kind());
+        return latest;
       }
       case DISTINCT_COUNT: {
         Set<Object> distinct = new HashSet<>();

@@ -14,4 +14,13 @@ public final class TestClusters {
             .setNumberSlotsPerTaskManager(2)
             .build());
   }
+
+  /** Four slots: room for four source splits and stages at parallelism 3 or 4. */
+  public static MiniClusterExtension fourSlots() {
+    return new MiniClusterExtension(
+        new MiniClusterResourceConfiguration.Builder()
+            .setNumberTaskManagers(1)
+            .setNumberSlotsPerTaskManager(4)
+            .build());
+  }
 }

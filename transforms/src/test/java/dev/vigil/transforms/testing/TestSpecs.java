@@ -15,6 +15,14 @@ public final class TestSpecs {
     return CompiledSpec.compile(spec, CompiledSpec.sourceSchema(spec, "test"), "test");
   }
 
+  /** A spec with the given YAML {@code entities:} mapping and feature list. */
+  public static CompiledSpec spec(String entities, String features) throws Exception {
+    String yaml = "source: {subject: payments.transactions-value, event_time: event_time}\n"
+        + "entities: " + entities + "\nfeatures:\n" + features;
+    FeatureSpec spec = FeatureSpec.parse(yaml, "test", null);
+    return CompiledSpec.compile(spec, CompiledSpec.sourceSchema(spec, "test"), "test");
+  }
+
   /** Every aggregation, windows from 90 s to 365 d, lifetime, two entities. */
   public static final String ALL_FEATURES =
       "  - {name: c90s, entity: card, aggregation: count, window: 90s}\n"
