@@ -137,8 +137,12 @@ public final class ScoringJob {
   public static DataStream<RawRecord> source(StreamExecutionEnvironment env,
       ScoringConfig config, OffsetsInitializer stopping) {
     RecordDecoder decoder = decoder(config, loadSpec(config));
+    // The job's parallelism, set here and not only by defineWorkflow: a source at another
+    // parallelism than the decoder behind it is not chained to it, the records are dealt round
+    // robin, and a partition's order (what an arrival-ordered stage relies on) is lost.
     return env.fromSource(kafkaSource(config, decoder, stopping),
             watermarks(config.watermarks(), decoder), "kafka: " + config.inputTopic())
+        .setParallelism(config.parallelism())
         .uid(OperatorUids.SOURCE);
   }
 

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.vigil.avro.FeatureVector;
 import dev.vigil.avro.Transaction;
 import dev.vigil.transforms.io.FeatureRow;
+import dev.vigil.transforms.io.KeyPartitioner;
 import dev.vigil.transforms.offline.PointInTimeEvaluator;
 import dev.vigil.transforms.spec.CompiledSpec;
 import java.nio.charset.StandardCharsets;
@@ -29,10 +30,10 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Exactly-once under failure: EXACTLY_ONCE sinks, checkpoints every 500 ms, three failures
- * injected mid-stream (each restart from the last checkpoint); a read_committed consumer sees one
- * Score per input, and the feature vectors equal the offline point-in-time evaluation of the same
- * input. The input topic has one partition, so every key's events are in file order (per-key
- * exactness across partitions holds for the entity the topic is partitioned by).
+ * injected mid-stream (each restart from the last checkpoint, with the events waiting in the
+ * event-time stages restored from it); a read_committed consumer sees one Score per input, and the
+ * feature vectors of both entities equal the offline point-in-time evaluation of the same input.
+ * The input topic has 4 partitions keyed by card, the job runs at parallelism 2.
  */
 class ExactlyOnceITCase {
   @RegisterExtension static final MiniClusterExtension CLUSTER = TestingJob.cluster();
@@ -45,15 +46,24 @@ class ExactlyOnceITCase {
       throws Exception {
     CompiledSpec spec = TestingJob.spec();
     Path model = TestModels.write(dir.resolve("model.json"), spec.spec().modelInputs(), -1.0, 1.0);
-    ScoringConfig config = ScoringConfig.of(TestingJob.config("eo", model, 1));
+    ScoringConfig config = ScoringConfig.of(TestingJob.config("eo", model, 4));
     List<Transaction> txs = events(EVENTS, 6, 3, 20_000);
 
     StreamExecutionEnvironment env =
         StreamExecutionEnvironment.getExecutionEnvironment(TestingJob.flink(dir));
-    var stopAtEnd = OffsetsInitializer.offsets(
-        Map.of(new TopicPartition(config.inputTopic(), 0), (long) EVENTS));
+    // Each partition's end: where each card's events land, as the producer's partitioner puts them.
+    Map<TopicPartition, Long> ends = new HashMap<>();
+    for (int p = 0; p < 4; p++) {
+      ends.put(new TopicPartition(config.inputTopic(), p), 0L);
+    }
+    for (Transaction t : txs) {
+      ends.merge(new TopicPartition(config.inputTopic(),
+          KeyPartitioner.partition(t.getCardId(), 4)), 1L, Long::sum);
+    }
+    var stopAtEnd = OffsetsInitializer.offsets(ends);
     var source = ScoringJob.source(env, config, stopAtEnd)
-        .map(new FailAtOffsets(new long[] {120, 160, 250}, dir.resolve("failures")),
+        // offsets in any partition: with 4 partitions of ~75 events each, mid-stream
+        .map(new FailAtOffsets(new long[] {30, 40, 60}, dir.resolve("failures")),
             RawRecordDeserializer.TYPE)
         .uid("test-failure-injector")
         .name("test: failure injector");
@@ -88,7 +98,7 @@ class ExactlyOnceITCase {
     }
     PointInTimeEvaluator offline = new PointInTimeEvaluator(spec);
     List<String> names = spec.spec().featureNames();
-    for (Transaction t : txs) {
+    for (Transaction t : txs) { // in event-time order already
       FeatureRow expected = offline.process(t);
       Map<String, Object> actual = vectors.get(t.getTransactionId()).getFeatures();
       Map<String, Object> want = new HashMap<>();

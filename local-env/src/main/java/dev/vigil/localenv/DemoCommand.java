@@ -16,6 +16,7 @@ import dev.vigil.schemas.serde.AvroWireSerializer;
 import dev.vigil.statetools.Bootstrap;
 import dev.vigil.statetools.StateToolException;
 import dev.vigil.transforms.OperatorUids;
+import dev.vigil.transforms.flink.FeatureStage;
 import dev.vigil.transforms.spec.CompiledSpec;
 import dev.vigil.transforms.spec.Durations;
 import dev.vigil.transforms.spec.SpecException;
@@ -60,8 +61,9 @@ import picocli.CommandLine.Spec;
  * <ol>
  *   <li>Starts a KRaft Kafka broker (its own JVM) and an Apicurio registry (its own JVM); global
  *       compatibility BACKWARD; registers Transaction under {@code payments.transactions-value};
- *       creates the topics (the input with one partition: every entity's events in one order, so
- *       the streamed features equal the offline ones for every entity, not only the card).
+ *       creates the topics (the input with {@code --partitions} partitions, keyed by card, read at
+ *       {@code --parallelism}: the streamed features equal the offline ones for every entity at
+ *       any partitioning, docs/feature-spec.md).
  *   <li>History: {@link FraudGenerator} payments of the cards for the days before the cut-over T
  *       (a few minutes ago), written as JSON lines; {@link Bootstrap} turns them into a savepoint
  *       under the scoring job's uids.
@@ -73,8 +75,9 @@ import picocli.CommandLine.Spec;
  *       records mixed in; {@code --failures} kills the task manager mid-stream.
  *   <li>read_committed consumers read scores, feature vectors and dead letters until every record
  *       sent is accounted for; then the summary: counts, throughput, latency, precision and recall
- *       against the generator's labels, and the streamed feature vectors of a sample checked
- *       against the offline point-in-time evaluator over history + live.
+ *       against the generator's labels, and every streamed feature vector checked against the
+ *       offline point-in-time evaluator over history + live (in event-time order), with the
+ *       stages' late, out-of-order and forced counts.
  * </ol>
  *
  * <p>Exit codes: 0 every invariant held; 1 one did not (the summary says which) or the results
@@ -154,10 +157,22 @@ public final class DemoCommand implements Callable<Integer> {
           + " recovers from its checkpoints. Default: ${DEFAULT-VALUE}.")
   int failures;
 
-  @Option(names = "--consistency-sample", defaultValue = "1000", paramLabel = "N",
-      description = "Streamed feature vectors compared with the offline evaluator."
-          + " Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--consistency-sample", defaultValue = "0", paramLabel = "N",
+      description = "Streamed feature vectors compared with the offline evaluator, feature by"
+          + " feature; 0: every scored event. Default: ${DEFAULT-VALUE}.")
   int consistencySample;
+
+  @Option(names = "--partitions", defaultValue = "4", paramLabel = "N",
+      description = "Partitions of the input topic (records keyed by card). Default:"
+          + " ${DEFAULT-VALUE}.")
+  int partitions;
+
+  @Option(names = "--delivery", defaultValue = "auto", paramLabel = "G",
+      description = "The scores sink's delivery: at_least_once (a score is visible as soon as it"
+          + " is written: the latency a fraud decision needs), exactly_once (visible at the next"
+          + " checkpoint commit), or auto: at_least_once, exactly_once with --failures. The feature"
+          + " and dead-letter logs are always exactly_once. Default: ${DEFAULT-VALUE}.")
+  String delivery;
 
   @Option(names = "--parallelism", defaultValue = "2", paramLabel = "P",
       description = "Parallelism of the scoring job. Default: ${DEFAULT-VALUE}.")
@@ -217,10 +232,12 @@ public final class DemoCommand implements Callable<Integer> {
       return usage(err, e.getMessage());
     }
     if (!(rate > 0) || cards < 1 || historyDays < 1 || !(historyRate > 0) || badRecords < 0
-        || failures < 0 || consistencySample < 0 || parallelism < 1 || valid < 1) {
+        || failures < 0 || consistencySample < 0 || parallelism < 1 || valid < 1
+        || partitions < 1 || partitions > 256
+        || !List.of("auto", "at_least_once", "exactly_once").contains(delivery)) {
       return usage(err, "--rate, --cards, --history-days, --history-rate, --parallelism and the"
           + " event count must be positive; --bad-records, --failures, --consistency-sample not"
-          + " negative");
+          + " negative; --partitions 1 to 256; --delivery auto, at_least_once or exactly_once");
     }
     if (valid < badRecords) {
       return usage(err, "--bad-records " + badRecords + " exceeds the " + valid + " live events");
@@ -312,20 +329,20 @@ public final class DemoCommand implements Callable<Integer> {
           AvroWireSerializer.forSpecific(registry, SUBJECT, Transaction.class);
       int schemaId = serializer.schemaId();
       Map<String, Integer> topics = new LinkedHashMap<>();
-      topics.put(INPUT, 1);
+      topics.put(INPUT, partitions);
       topics.put(SCORES, 1);
       topics.put(FEATURES, 1);
       topics.put(DEAD_LETTERS, 1);
       DemoKafka.createTopics(bootstrap, topics);
       err.printf(Locale.ROOT, "demo: compatibility BACKWARD, Transaction registered under %s (id"
-          + " %d), topics %s (input: 1 partition) in %.1f s%n", SUBJECT, schemaId,
-          topics.keySet(), secondsSince(s));
+          + " %d), topics %s (input: %d partitions, keyed by card) in %.1f s%n", SUBJECT,
+          schemaId, topics.keySet(), partitions, secondsSince(s));
 
       // (4, prepared) the live stream, before the clock of the run starts
       s = System.nanoTime();
       LiveStream live =
           LiveStream.build(seed, cards, cutover, liveSpan, valid, badRecords, serializer);
-      Set<String> sample = sample(valid, consistencySample, seed);
+      Set<String> sample = sample(valid, consistencySample == 0 ? valid : consistencySample, seed);
       err.printf(Locale.ROOT, "demo: live stream: %,d payments from %s to %s and %,d bad records,"
           + " built in %.1f s%n", valid, cutover, Instant.ofEpochMilli(live.lastEventMillis),
           badRecords, secondsSince(s));
@@ -348,7 +365,7 @@ public final class DemoCommand implements Callable<Integer> {
       JobID jobId = job.getJobID();
       awaitRunning(services, jobId);
       err.printf(Locale.ROOT, "demo: Flink MiniCluster (1 task manager, %d slots, RocksDB,"
-          + " checkpoints every 1 s, exactly-once sinks); scoring job %s restored from the"
+          + " checkpoints every 1 s, scores " + scoresDelivery() + "); scoring job %s restored from the"
           + " savepoint, running in %.1f s%n", parallelism, jobId, secondsSince(s));
       err.printf("demo: Flink web UI: %s%n", services.webUrl());
       err.flush();
@@ -370,7 +387,9 @@ public final class DemoCommand implements Callable<Integer> {
       // (7) the summary
       Consistency.Result consistency = offline.join().live(live.valid, sample,
           results.sampledVectors);
-      Summary summary = Summary.of(live, producer, results, consistency);
+      Map<String, Long> stageCounts = stageCounts(services, jobId);
+      Summary summary = Summary.of(live, producer, results, consistency, partitions,
+          scoresDelivery(), stageCounts);
       summary.print(out, live);
       out.flush();
       List<String> broken = summary.brokenInvariants(live);
@@ -458,10 +477,29 @@ public final class DemoCommand implements Callable<Integer> {
     keys.put("checkpoint.interval", "1s");
     keys.put("transaction.timeout", "1m");
     keys.put("starting.offsets", "earliest");
-    keys.put("scores.delivery", "exactly_once");
+    keys.put("scores.delivery", scoresDelivery());
     keys.put("features.delivery", "exactly_once");
     keys.put("dead-letters.delivery", "exactly_once");
     return ScoringConfig.of(keys);
+  }
+
+  /** The feature stages' late, out-of-order and forced counts (job accumulators), so far. */
+  static Map<String, Long> stageCounts(LocalServices services, JobID job) throws Exception {
+    var graph = services.flink.getArchivedExecutionGraph(job).get(30, TimeUnit.SECONDS);
+    Map<String, Long> counts = new LinkedHashMap<>();
+    for (String name : List.of(FeatureStage.ACC_LATE, FeatureStage.ACC_OUT_OF_ORDER,
+        FeatureStage.ACC_FORCED)) {
+      var v = graph.getAccumulatorsSerialized().get(name);
+      Object o = v == null ? null
+          : v.deserializeValue(DemoCommand.class.getClassLoader()).getUnchecked();
+      counts.put(name, o instanceof Long l ? l : 0L);
+    }
+    return counts;
+  }
+
+  /** The scores sink's delivery for {@code --delivery}. */
+  String scoresDelivery() {
+    return !delivery.equals("auto") ? delivery : failures > 0 ? "exactly_once" : "at_least_once";
   }
 
   private static void awaitRunning(LocalServices services, JobID job) throws Exception {
@@ -602,13 +640,14 @@ public final class DemoCommand implements Callable<Integer> {
   }
 
   /** What one run measured; {@link #json()} is the line on standard output. */
-  record Summary(long events, long scored, long deadLettered, long late, long duplicatesScored,
-      long unexpectedScores, Map<String, Long> deadByReason, double eventsPerSecond, double p50,
-      double p99, double precision, double recall, int consistencyChecked,
-      int consistencyMismatches) {
+  record Summary(long events, long scored, long deadLettered, long late, long outOfOrder,
+      long forced, long duplicatesScored, long unexpectedScores, Map<String, Long> deadByReason,
+      double eventsPerSecond, double p50, double p99, double precision, double recall,
+      int consistencyChecked, int consistencyMismatches, int partitions, String delivery) {
 
     static Summary of(LiveStream live, DemoKafka.PacedProducer producer,
-        DemoKafka.Results results, Consistency.Result consistency) {
+        DemoKafka.Results results, Consistency.Result consistency, int partitions,
+        String delivery, Map<String, Long> counts) {
       int n = live.valid.length;
       long[] latencies = new long[n];
       int k = 0;
@@ -644,11 +683,12 @@ public final class DemoCommand implements Callable<Integer> {
       long accounted = results.scored.get() + results.deadLetters.get();
       double seconds = (results.lastSeenNanos - producer.startNanos) / 1e9;
       return new Summary(live.records.size(), results.scored.get(), results.deadLetters.get(),
-          0, results.duplicates.get(), results.unexpected.get(),
+          counts.get(FeatureStage.ACC_LATE), counts.get(FeatureStage.ACC_OUT_OF_ORDER),
+          counts.get(FeatureStage.ACC_FORCED), results.duplicates.get(), results.unexpected.get(),
           reasons, seconds > 0 ? accounted / seconds : 0, percentileMs(sorted, 0.50),
           percentileMs(sorted, 0.99), tp + fp == 0 ? Double.NaN : (double) tp / (tp + fp),
           tp + fn == 0 ? Double.NaN : (double) tp / (tp + fn), consistency.checked(),
-          consistency.mismatched());
+          consistency.mismatched(), partitions, delivery);
     }
 
     /** Nearest-rank percentile in milliseconds of nanosecond values (NaN if none). */
@@ -688,7 +728,7 @@ public final class DemoCommand implements Callable<Integer> {
       }
       if (consistencyMismatches != 0) {
         broken.add(consistencyMismatches + " of " + consistencyChecked
-            + " sampled feature vectors differ from the offline evaluation");
+            + " feature vectors differ from the offline evaluation");
       }
       return broken;
     }
@@ -700,7 +740,11 @@ public final class DemoCommand implements Callable<Integer> {
           live.valid.length, events - live.valid.length));
       row(out, "scored", String.format(Locale.ROOT, "%,d", scored));
       row(out, "dead-lettered", String.format(Locale.ROOT, "%,d  %s", deadLettered, deadByReason));
-      row(out, "late", Long.toString(late));
+      row(out, "input", String.format(Locale.ROOT, "%d partitions keyed by card; scores %s",
+          partitions, delivery));
+      row(out, "late / out of order", String.format(Locale.ROOT, "%d / %d (events behind the"
+          + " watermark / behind their card's newest; %d read after the longest wait)", late,
+          outOfOrder, forced));
       row(out, "ids scored twice", Long.toString(duplicatesScored));
       row(out, "throughput", String.format(Locale.ROOT, "%,.0f events/s (first send to last"
           + " result)", eventsPerSecond));
@@ -708,9 +752,9 @@ public final class DemoCommand implements Callable<Integer> {
           + " to a read_committed consumer)", p50, p99));
       row(out, "precision / recall", String.format(Locale.ROOT, "%s / %s (decision != APPROVE vs"
           + " the generator's labels)", fmt(precision), fmt(recall)));
-      row(out, "consistency", String.format(Locale.ROOT, "%,d of %,d sampled feature vectors"
-          + " equal the offline evaluation", consistencyChecked - consistencyMismatches,
-          consistencyChecked));
+      row(out, "consistency", String.format(Locale.ROOT, "%,d of %,d feature vectors equal the"
+          + " offline evaluation, every feature of every entity",
+          consistencyChecked - consistencyMismatches, consistencyChecked));
       out.println();
       out.println(json());
     }
@@ -729,12 +773,14 @@ public final class DemoCommand implements Callable<Integer> {
 
     String json() {
       return String.format(Locale.ROOT, "{\"events\":%d,\"scored\":%d,\"dead_lettered\":%d,"
-              + "\"late\":%d,\"duplicates_scored\":%d,\"events_per_second\":%s,"
-              + "\"latency_p50_ms\":%s,\"latency_p99_ms\":%s,\"precision\":%s,\"recall\":%s,"
-              + "\"consistency_checked\":%d,\"consistency_mismatches\":%d}", events, scored,
-          deadLettered, late, duplicatesScored, num(eventsPerSecond, "%.0f"), num(p50, "%.1f"),
-          num(p99, "%.1f"), num(precision, "%.4f"), num(recall, "%.4f"), consistencyChecked,
-          consistencyMismatches);
+              + "\"late\":%d,\"out_of_order\":%d,\"forced\":%d,\"duplicates_scored\":%d,"
+              + "\"events_per_second\":%s,\"latency_p50_ms\":%s,\"latency_p99_ms\":%s,"
+              + "\"precision\":%s,\"recall\":%s,\"consistency_checked\":%d,"
+              + "\"consistency_mismatches\":%d,\"partitions\":%d,\"scores_delivery\":\"%s\"}",
+          events, scored, deadLettered, late, outOfOrder, forced, duplicatesScored,
+          num(eventsPerSecond, "%.0f"), num(p50, "%.1f"), num(p99, "%.1f"),
+          num(precision, "%.4f"), num(recall, "%.4f"), consistencyChecked, consistencyMismatches,
+          partitions, delivery);
     }
   }
 }

@@ -1,5 +1,6 @@
 package dev.vigil.transforms.flink;
 
+import java.time.Duration;
 import org.apache.flink.configuration.ConfigOption;
 import org.apache.flink.configuration.ConfigOptions;
 
@@ -19,4 +20,16 @@ public final class FeatureOptions {
                   + " after which the cache is emptied. Memory: about this many times the state"
                   + " bytes per key (see 'vigil features explain'). 0 reads and writes the state"
                   + " backend on every event.");
+
+  public static final ConfigOption<Duration> MAX_WAIT =
+      ConfigOptions.key("vigil.features.max-wait")
+          .durationType()
+          .defaultValue(Duration.ofSeconds(5))
+          .withDescription(
+              "Per event-time feature stage: the longest an event waits (wall clock) for the"
+                  + " watermark before it is read from what has arrived. The watermark stops when"
+                  + " every input partition is idle (a quiet topic), and the last events would"
+                  + " otherwise wait for the next one. An event read this way is counted in"
+                  + " vigil.features.<entity>.forced; it is exact unless an older event of its key"
+                  + " arrives after it (then that one is late, and counted).");
 }

@@ -62,8 +62,9 @@ public final class FeaturePipeline {
     }
     FeatureEventTypeInfo type = typeOf(spec);
     List<String> all = spec.spec().featureNames();
-    int cacheKeys = events.getExecutionEnvironment().getConfiguration()
-        .get(FeatureOptions.CACHE_KEYS);
+    var options = events.getExecutionEnvironment().getConfiguration();
+    int cacheKeys = options.get(FeatureOptions.CACHE_KEYS);
+    Duration maxWait = options.get(FeatureOptions.MAX_WAIT);
     List<EntityEngine> engines = spec.engines();
     List<DataStream<FeatureEvent>> late = new ArrayList<>();
     DataStream<FeatureEvent> stream = events;
@@ -77,7 +78,7 @@ public final class FeaturePipeline {
               .transform("features: " + engine.entity(), type,
                   new FeatureStage(engine, slots, lateTag, n == 0 ? idPos : -1,
                       n == 0 ? dedupeHorizon : null, cacheKeys,
-                      spec.spec().timingOf(engine.entity()), type))
+                      spec.spec().timingOf(engine.entity()), type, maxWait))
               .uid(OperatorUids.features(engine.entity()))
               .name("features: " + engine.entity());
       late.add(stage.getSideOutput(lateTag));

@@ -15,6 +15,7 @@ import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.accumulators.LongCounter;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.runtime.state.StateInitializationContext;
 import org.apache.flink.runtime.state.VoidNamespace;
@@ -96,6 +97,8 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
   private final EntityTiming timing;
   /** The events' type, for the waiting events' state (null: arrival order, nothing waits). */
   private final FeatureEventTypeInfo type;
+  /** How long an event waits on the wall clock for the watermark ({@link FeatureOptions#MAX_WAIT}). */
+  private final long maxWaitMillis;
   private transient ValueState<byte[]> state;
   private transient MapState<String, Long> seen;
   /** Null when write-through ({@code cacheKeys = 0}). */
@@ -104,6 +107,7 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
   private transient Counter outOfOrder;
   private transient Counter missingKey;
   private transient Counter duplicates;
+  private transient Counter forced;
 
   // Event-time order: what waits for the watermark, on the heap (written to state at barriers).
   private transient PriorityQueue<Waiting> queue;
@@ -119,7 +123,8 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
   private transient List<String> restoredKeys;
 
   /** What waits for the watermark: a read (and, without a lag, the update with it) or an update. */
-  private record Waiting(long due, long seq, boolean read, String key, FeatureEvent event) {}
+  private record Waiting(long due, long seq, boolean read, String key, FeatureEvent event,
+      long arrived) {}
 
   private static final Comparator<Waiting> ORDER = Comparator.comparingLong(Waiting::due)
       .thenComparing(Waiting::read) // at one instant, updates (false) before reads
@@ -146,6 +151,14 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
    */
   public FeatureStage(EntityEngine engine, int[] slots, OutputTag<FeatureEvent> late, int idPos,
       Duration dedupeHorizon, int cacheKeys, EntityTiming timing, FeatureEventTypeInfo type) {
+    this(engine, slots, late, idPos, dedupeHorizon, cacheKeys, timing, type,
+        FeatureOptions.MAX_WAIT.defaultValue());
+  }
+
+  /** As above, an event waiting at most {@code maxWait} for the watermark. */
+  public FeatureStage(EntityEngine engine, int[] slots, OutputTag<FeatureEvent> late, int idPos,
+      Duration dedupeHorizon, int cacheKeys, EntityTiming timing, FeatureEventTypeInfo type,
+      Duration maxWait) {
     if (cacheKeys < 0) {
       throw new IllegalArgumentException(FeatureOptions.CACHE_KEYS.key()
           + " must be 0 (no cache) or more, got " + cacheKeys);
@@ -161,6 +174,7 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
     this.cacheKeys = cacheKeys;
     this.timing = timing;
     this.type = timing.ordering() == EntityTiming.Ordering.EVENT_TIME ? type : null;
+    this.maxWaitMillis = maxWait.toMillis();
   }
 
   private boolean ordered() {
@@ -217,6 +231,11 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
     outOfOrder = group.counter("out_of_order");
     missingKey = group.counter("missing_key");
     duplicates = group.counter("duplicates");
+    forced = group.counter("forced");
+    // The same counts as job-wide accumulators (all entities, all subtasks): what a run reports.
+    lateCounter = both(lateCounter, ACC_LATE);
+    outOfOrder = both(outOfOrder, ACC_OUT_OF_ORDER);
+    forced = both(forced, ACC_FORCED);
     watermark = Long.MIN_VALUE;
     if (ordered()) {
       queue = new PriorityQueue<>(ORDER);
@@ -225,6 +244,8 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
       waitingReads = getRuntimeContext().getListState(readsDescriptor());
       waitingUpdates = getRuntimeContext().getListState(updatesDescriptor());
       group.gauge("waiting", () -> queue.size());
+      getProcessingTimeService().registerTimer(now() + Math.max(50, maxWaitMillis / 4),
+          this::releaseOverdue);
       if (restoredKeys != null) {
         persisted.addAll(restoredKeys);
         for (FeatureEvent e : restoredUpdates) {
@@ -282,7 +303,7 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
       return;
     }
     if (lag() == 0) {
-      queue.add(new Waiting(t, e.seq, true, key, e));
+      queue.add(new Waiting(t, e.seq, true, key, e, now()));
       return;
     }
     waitUpdate(key, e);
@@ -295,10 +316,10 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
 
   private void waitUpdate(String key, FeatureEvent e) {
     if (lag() == 0) {
-      queue.add(new Waiting(engine.eventTimeOf(e.event), e.seq, true, key, e));
+      queue.add(new Waiting(engine.eventTimeOf(e.event), e.seq, true, key, e, now()));
       return;
     }
-    queue.add(new Waiting(engine.eventTimeOf(e.event) + lag(), e.seq, false, key, e));
+    queue.add(new Waiting(engine.eventTimeOf(e.event) + lag(), e.seq, false, key, e, now()));
     unapplied.computeIfAbsent(key, k -> new ArrayList<>(2)).add(e);
   }
 
@@ -306,7 +327,51 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
     if (lag() == 0) {
       return; // without a lag, the read and the update are one waiting entry (waitUpdate)
     }
-    queue.add(new Waiting(engine.eventTimeOf(e.event) - lag() - 1, e.seq, true, key, e));
+    queue.add(new Waiting(engine.eventTimeOf(e.event) - lag() - 1, e.seq, true, key, e, now()));
+  }
+
+  /** Job-wide accumulators (all stages, all subtasks) of the late, out-of-order, forced counts. */
+  public static final String ACC_LATE = "vigil.features.late";
+
+  public static final String ACC_OUT_OF_ORDER = "vigil.features.out_of_order";
+  public static final String ACC_FORCED = "vigil.features.forced";
+
+  /** A counter that also adds to the job-wide accumulator {@code name}. */
+  private Counter both(Counter metric, String name) {
+    LongCounter acc = new LongCounter();
+    getRuntimeContext().addAccumulator(name, acc);
+    return new Counter() {
+      @Override
+      public void inc() {
+        metric.inc();
+        acc.add(1L);
+      }
+
+      @Override
+      public void inc(long n) {
+        metric.inc(n);
+        acc.add(n);
+      }
+
+      @Override
+      public void dec() {
+        throw new UnsupportedOperationException();
+      }
+
+      @Override
+      public void dec(long n) {
+        throw new UnsupportedOperationException();
+      }
+
+      @Override
+      public long getCount() {
+        return metric.getCount();
+      }
+    };
+  }
+
+  private long now() {
+    return getProcessingTimeService().getCurrentProcessingTime();
   }
 
   @Override
@@ -314,18 +379,37 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
     if (ordered()) {
       watermark = mark.getTimestamp();
       while (!queue.isEmpty() && queue.peek().due() <= watermark) {
-        Waiting w = queue.poll();
-        setCurrentKey(w.key());
-        if (lag() == 0) {
-          applyAndEmit(w.key(), w.event());
-        } else if (w.read()) {
-          emitRead(w.key(), w.event());
-        } else {
-          applyUpdate(w.key(), w.event());
-        }
+        release(queue.poll());
       }
     }
     super.processWatermark(mark);
+  }
+
+  private void release(Waiting w) throws Exception {
+    setCurrentKey(w.key());
+    if (lag() == 0) {
+      applyAndEmit(w.key(), w.event());
+    } else if (w.read()) {
+      emitRead(w.key(), w.event());
+    } else {
+      applyUpdate(w.key(), w.event());
+    }
+  }
+
+  /**
+   * Reads what has waited longer than {@code maxWait} on the wall clock, oldest in event time
+   * first: the watermark stops while every input is idle. An update waiting for a lag stays: it
+   * changes no value that was read, and readers replay it.
+   */
+  private void releaseOverdue(long time) throws Exception {
+    long cutoff = time - maxWaitMillis;
+    while (!queue.isEmpty() && queue.peek().arrived() <= cutoff
+        && (queue.peek().read() || lag() == 0)) {
+      forced.inc();
+      release(queue.poll());
+    }
+    getProcessingTimeService().registerTimer(time + Math.max(50, maxWaitMillis / 4),
+        this::releaseOverdue);
   }
 
   /** The current key's state: the cached buffer's exact copy, or the backend's value. */
