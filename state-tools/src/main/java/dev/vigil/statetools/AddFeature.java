@@ -181,6 +181,6 @@ public final class AddFeature {
     progressOut.printf("add-feature: %s: %,d keys carried over (%,d with no history: new features"
             + " empty), %,d keys only in history taken from it%n", after.entity(), old.size(),
         onlyOld, onlyHistory);
-    return new HistoryStates.EntityStates(after, states, ids);
+    return new HistoryStates.EntityStates(after, states, ids, 0);
   }
 }

@@ -2,6 +2,7 @@ package dev.vigil.statetools;
 
 import dev.vigil.transforms.OperatorUids;
 import dev.vigil.transforms.spec.CompiledSpec;
+import dev.vigil.transforms.spec.Durations;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -64,10 +65,22 @@ public final class Bootstrap {
       SavepointWriter writer =
           SavepointWriter.newSavepoint(env, new EmbeddedRocksDBStateBackend(), maxParallelism);
       Map<String, Integer> keys = new LinkedHashMap<>();
+      String first = spec.spec().activeEntities().get(0);
       for (HistoryStates.EntityStates e : history.entities()) {
+        // Dedupe ids only for the first stage: the job drops a retry there, once.
+        long horizon = e.engine().entity().equals(first) ? dedupeHorizonMillis : 0;
         writer.withOperator(OperatorIdentifier.forUid(OperatorUids.features(e.engine().entity())),
-            transformation(env, e, dedupeHorizonMillis, spill, parallelism));
+            transformation(env, e, horizon, spill, parallelism));
         keys.put(e.engine().entity(), e.states().size());
+        if (e.withinLag() > 0) {
+          progressOut.printf(Locale.ROOT, "bootstrap: entity %s reads as of %s: %,d events of the"
+                  + " last %s before the cut-over are in its state, so its features of events in"
+                  + " the first %s after the cut-over count them early (not exact there)%n",
+              e.engine().entity(),
+              Durations.format(spec.spec().timingOf(e.engine().entity()).asOfMillis()),
+              e.withinLag(), Durations.format(spec.spec().timingOf(e.engine().entity()).asOfMillis()),
+              Durations.format(spec.spec().timingOf(e.engine().entity()).asOfMillis()));
+        }
       }
       writer.write(partial.toUri().toString());
       env.execute("vigil state bootstrap");

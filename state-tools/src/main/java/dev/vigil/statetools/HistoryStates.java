@@ -33,8 +33,13 @@ import org.apache.avro.generic.IndexedRecord;
  */
 public final class HistoryStates {
   /** One entity's final states, keys in first-seen order. */
-  public record EntityStates(
-      EntityEngine engine, Map<String, byte[]> states, Map<String, Map<String, Long>> ids) {}
+  /**
+   * @param withinLag events of the entity's last {@code as_of} before the cut-over: the job that
+   *     starts from the savepoint has them applied already, so the entity's reads in the first
+   *     {@code as_of} after the cut-over see them early (0 without a lag)
+   */
+  public record EntityStates(EntityEngine engine, Map<String, byte[]> states,
+      Map<String, Map<String, Long>> ids, long withinLag) {}
 
   /**
    * @param events events before the cut-over, counted into the states
@@ -237,6 +242,11 @@ public final class HistoryStates {
     final long cutover;
     final long horizon;
     final int idPos;
+    /** The spec's first entity: the only stage that keeps dedupe ids. */
+    final String dedupeEntity;
+    /** Per engine its as_of lag, and how many events fell within it before the cut-over. */
+    final long[] lags;
+    final long[] withinLag;
     long events;
     long after;
     long late;
@@ -251,6 +261,10 @@ public final class HistoryStates {
       this.horizon = horizon;
       var id = spec.schema().getField(dev.vigil.transforms.flink.FeaturePipeline.ID_FIELD);
       this.idPos = id == null ? -1 : id.pos();
+      this.dedupeEntity = spec.spec().activeEntities().get(0);
+      this.lags = engines.stream()
+          .mapToLong(en -> spec.spec().timingOf(en.entity()).asOfMillis()).toArray();
+      this.withinLag = new long[engines.size()];
     }
 
     long timeOf(IndexedRecord e) {
@@ -274,7 +288,10 @@ public final class HistoryStates {
           continue; // the stage neither updates state nor remembers the id of a late event
         }
         m.put(key, r.newState());
-        if (inHorizon) {
+        if (lags[i] > 0 && t >= cutover - lags[i]) {
+          withinLag[i]++;
+        }
+        if (inHorizon && engine.entity().equals(dedupeEntity)) {
           Object id = e.get(idPos);
           ids.get(i).computeIfAbsent(key, k -> new HashMap<>())
               .put(id == null ? "" : id.toString(), t);
@@ -302,7 +319,7 @@ public final class HistoryStates {
             }
           }
         }
-        out.add(new EntityStates(engine, m, ids.get(i)));
+        out.add(new EntityStates(engine, m, ids.get(i), withinLag[i]));
       }
       return new Result(List.copyOf(out), events, after, late, expired, sorted, seconds);
     }

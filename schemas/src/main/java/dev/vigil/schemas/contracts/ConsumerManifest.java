@@ -31,10 +31,18 @@ public record ConsumerManifest(Map<String, Subject> subjects) {
     subjects = Map.copyOf(subjects);
   }
 
-  /** The fields consumers read from one subject. */
-  public record Subject(String name, List<Field> fields) {
+  /**
+   * The fields consumers read from one subject, and (informational) how each entity that keys
+   * features on it orders its events and how far behind it reads.
+   */
+  public record Subject(String name, List<Field> fields, List<Entity> entities) {
     public Subject {
       fields = List.copyOf(fields);
+      entities = List.copyOf(entities);
+    }
+
+    public Subject(String name, List<Field> fields) {
+      this(name, fields, List.of());
     }
 
     /**
@@ -52,6 +60,14 @@ public record ConsumerManifest(Map<String, Subject> subjects) {
       }
     }
   }
+
+  /**
+   * An entity whose features read the subject: its key field, the order its stage applies events
+   * in ({@code event_time} or {@code arrival}) and its {@code as_of} lag (a spec duration, {@code 0}
+   * for none). A producer that reorders a key's events or repartitions the topic reads here what
+   * that changes.
+   */
+  public record Entity(String name, String key, String ordering, String asOf) {}
 
   /**
    * A field consumers read.
@@ -134,7 +150,15 @@ public record ConsumerManifest(Map<String, Subject> subjects) {
         }
         list.add(new Field(path.asText(), type, strings(f.get("features")), strings(f.get("models"))));
       }
-      parsed.put(subject, new Subject(subject, list));
+      List<Entity> entities = new ArrayList<>();
+      JsonNode es = entry.getValue().get("entities");
+      if (es != null && es.isArray()) {
+        for (JsonNode e : es) {
+          entities.add(new Entity(e.path("name").asText(), e.path("key").asText(),
+              e.path("ordering").asText("event_time"), e.path("as_of").asText("0")));
+        }
+      }
+      parsed.put(subject, new Subject(subject, list, entities));
     }
     return new ConsumerManifest(parsed);
   }
@@ -162,7 +186,8 @@ public record ConsumerManifest(Map<String, Subject> subjects) {
     root.put("version", FORMAT_VERSION);
     ObjectNode subjectsNode = root.putObject("subjects");
     for (Subject s : subjects.values()) {
-      ArrayNode fields = subjectsNode.putObject(s.name()).putArray("fields");
+      ObjectNode subjectNode = subjectsNode.putObject(s.name());
+      ArrayNode fields = subjectNode.putArray("fields");
       for (Field f : s.fields()) {
         ObjectNode node = fields.addObject();
         node.put("path", f.path());
@@ -170,6 +195,13 @@ public record ConsumerManifest(Map<String, Subject> subjects) {
         f.features().forEach(node.putArray("features")::add);
         ArrayNode models = node.putArray("models");
         f.models().forEach(models::add);
+      }
+      if (!s.entities().isEmpty()) {
+        ArrayNode entities = subjectNode.putArray("entities");
+        for (Entity e : s.entities()) {
+          entities.addObject().put("name", e.name()).put("key", e.key())
+              .put("ordering", e.ordering()).put("as_of", e.asOf());
+        }
       }
     }
     try {

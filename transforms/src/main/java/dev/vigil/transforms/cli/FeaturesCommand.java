@@ -8,6 +8,7 @@ import dev.vigil.transforms.offline.Backfill;
 import dev.vigil.transforms.spec.Aggregation;
 import dev.vigil.transforms.spec.CompiledSpec;
 import dev.vigil.transforms.spec.Durations;
+import dev.vigil.transforms.spec.EntityTiming;
 import dev.vigil.transforms.spec.FeatureDef;
 import dev.vigil.transforms.spec.FeatureSpec;
 import dev.vigil.transforms.spec.SpecException;
@@ -130,9 +131,13 @@ public final class FeaturesCommand implements Runnable {
               e.text, e.work);
         }
         var engine = compiled.engines().stream().filter(x -> x.entity().equals(entity)).findFirst().orElseThrow();
-        out.printf("  entity %s: key %s, one state value per key ≈ %,d bytes at most (plus ~16 B"
-            + " header), state TTL %s, late after %s%n", entity,
-            compiled.entityKey(entity).name(), total,
+        EntityTiming timing = compiled.spec().timingOf(entity);
+        out.printf("  entity %s: key %s, ordering %s, %s; one state value per key ≈ %,d bytes at"
+            + " most (plus ~16 B header), state TTL %s, late after %s%n", entity,
+            compiled.entityKey(entity).name(), timing.ordering().spelling(),
+            timing.asOfMillis() == 0 ? "read at each event's time (no lag)"
+                : "read as of " + Durations.format(timing.asOfMillis()) + " before each event",
+            total,
             engine.stateTtlMillis().isPresent() ? Durations.format(engine.stateTtlMillis().getAsLong())
                 : "none (a lifetime feature keeps keys forever)",
             engine.lateAfterMillis() == Long.MAX_VALUE ? "never (lifetime features)"
@@ -232,8 +237,14 @@ public final class FeaturesCommand implements Runnable {
             ConsumerManifest.typeOf(schema.getField(e.getKey()).schema()), e.getValue(), models));
       }
       String subject = compiled.spec().sourceSubject();
+      List<ConsumerManifest.Entity> entities = new ArrayList<>();
+      for (String entity : compiled.spec().activeEntities()) {
+        EntityTiming t = compiled.spec().timingOf(entity);
+        entities.add(new ConsumerManifest.Entity(entity, compiled.entityKey(entity).name(),
+            t.ordering().spelling(), t.asOfMillis() == 0 ? "0" : Durations.format(t.asOfMillis())));
+      }
       String json = new ConsumerManifest(
-          Map.of(subject, new ConsumerManifest.Subject(subject, fields))).toJson();
+          Map.of(subject, new ConsumerManifest.Subject(subject, fields, entities))).toJson();
       if (output == null) {
         spec.commandLine().getOut().print(json);
         spec.commandLine().getOut().flush();

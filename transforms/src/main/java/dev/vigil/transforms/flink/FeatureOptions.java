@@ -26,10 +26,11 @@ public final class FeatureOptions {
           .durationType()
           .defaultValue(Duration.ofSeconds(5))
           .withDescription(
-              "Per event-time feature stage: the longest an event waits (wall clock) for the"
-                  + " watermark before it is read from what has arrived. The watermark stops when"
-                  + " every input partition is idle (a quiet topic), and the last events would"
-                  + " otherwise wait for the next one. An event read this way is counted in"
-                  + " vigil.features.<entity>.forced; it is exact unless an older event of its key"
+              "Per event-time feature stage: once its input has been silent this long (wall"
+                  + " clock: no record and no watermark move, as when every input partition is"
+                  + " idle and the watermark stops), the events that have waited this long for the"
+                  + " watermark are read from what has arrived; otherwise the last events of a"
+                  + " quiet topic would wait for the next one. Counted in"
+                  + " vigil.features.<entity>.forced; exact unless an older event of its key"
                   + " arrives after it (then that one is late, and counted).");
 }

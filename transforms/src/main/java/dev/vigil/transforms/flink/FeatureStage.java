@@ -118,6 +118,8 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
   /** Keys whose waiting events the last barrier wrote to state. */
   private transient Set<String> persisted;
   private transient long watermark;
+  /** Wall-clock time of the last record or watermark move (see releaseOverdue). */
+  private transient long lastInput;
   private transient List<FeatureEvent> restoredReads;
   private transient List<FeatureEvent> restoredUpdates;
   private transient List<String> restoredKeys;
@@ -263,6 +265,9 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
 
   @Override
   public void processElement(StreamRecord<FeatureEvent> record) throws Exception {
+    if (ordered()) {
+      lastInput = now();
+    }
     FeatureEvent e = record.getValue();
     String key = (String) getCurrentKey();
     if (e.duplicate) {
@@ -377,6 +382,9 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
   @Override
   public void processWatermark(Watermark mark) throws Exception {
     if (ordered()) {
+      if (mark.getTimestamp() > watermark) {
+        lastInput = now();
+      }
       watermark = mark.getTimestamp();
       while (!queue.isEmpty() && queue.peek().due() <= watermark) {
         release(queue.poll());
@@ -397,16 +405,20 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
   }
 
   /**
-   * Reads what has waited longer than {@code maxWait} on the wall clock, oldest in event time
-   * first: the watermark stops while every input is idle. An update waiting for a lag stays: it
-   * changes no value that was read, and readers replay it.
+   * When the stage's input has been silent for {@code maxWait} (no record, no watermark move: every
+   * partition idle, a quiet topic, where the watermark stops), reads what has waited that long,
+   * oldest in event time first. Not while records flow: then the watermark is only late (a
+   * subtask still starting, a partition behind) and will come. An update waiting for a lag stays:
+   * it changes no value that was read, and readers replay it.
    */
   private void releaseOverdue(long time) throws Exception {
     long cutoff = time - maxWaitMillis;
-    while (!queue.isEmpty() && queue.peek().arrived() <= cutoff
-        && (queue.peek().read() || lag() == 0)) {
-      forced.inc();
-      release(queue.poll());
+    if (lastInput <= cutoff) {
+      while (!queue.isEmpty() && queue.peek().arrived() <= cutoff
+          && (queue.peek().read() || lag() == 0)) {
+        forced.inc();
+        release(queue.poll());
+      }
     }
     getProcessingTimeService().registerTimer(time + Math.max(50, maxWaitMillis / 4),
         this::releaseOverdue);
