@@ -99,6 +99,8 @@ public final class ScoringJob {
   public static KafkaSource<RawRecord> kafkaSource(ScoringConfig config,
       OffsetsInitializer stopping) {
     var builder = KafkaSource.<RawRecord>builder()
+        // kafka.* and source.kafka.* (security, tuning) first: the job's own settings win
+        .setProperties(config.kafkaProperties(ScoringConfig.KafkaClient.SOURCE))
         .setBootstrapServers(config.bootstrapServers())
         .setTopics(config.inputTopic())
         .setGroupId(config.groupId())
