@@ -57,6 +57,9 @@ import org.slf4j.LoggerFactory;
 public final class ScoringJob {
   private static final Logger LOG = LoggerFactory.getLogger(ScoringJob.class);
 
+  /** How long the start-up check waits for Kafka ({@link KafkaPreflight}). */
+  static final java.time.Duration PREFLIGHT_TIMEOUT = java.time.Duration.ofSeconds(30);
+
   private ScoringJob() {}
 
   public static void main(String[] args) throws Exception {
@@ -66,6 +69,7 @@ public final class ScoringJob {
       config = ScoringConfig.fromArgs(args);
       spec = CompiledSpec.load(config.specPath());
       checkModels(config, spec);
+      KafkaPreflight.check(config, PREFLIGHT_TIMEOUT);
     } catch (ConfigException | SpecException | ModelException e) {
       System.err.println(e.getMessage());
       System.exit(2);
