@@ -402,8 +402,14 @@ public final class SchemaRegistryClient implements SchemaLookup, AutoCloseable {
             : String.format(
                 Locale.ROOT,
                 "cannot reach schema registry at %s: %s (after %d attempts, %.1f s); check the"
-                    + " registry URL and that the registry is running",
-                config.baseUrl(), lastProblem, config.maxAttempts(), seconds);
+                    + " registry URL and that the registry is running%s",
+                config.baseUrl(), lastProblem, config.maxAttempts(), seconds,
+                config.baseUrl().startsWith("https:") && lastCause != null
+                        && !(lastCause instanceof ConnectException)
+                    ? "; over https also the TLS keys registry.ssl.*: with TLS 1.3 a registry"
+                        + " that requires a client certificate closes the connection without"
+                        + " one (registry.ssl.keystore.location)"
+                    : "");
     throw new RegistryException(RegistryException.Kind.UNAVAILABLE, lastStatus, 0, message, lastCause);
   }
 
