@@ -192,22 +192,70 @@ class SecureKafkaITCase {
     }
   }
 
+  @Test
+  void scoresFlowOverMutualTlsWithTheClientCertificateAsTheIdentity() throws Exception {
+    Path certsDir = Files.createDirectories(dir.resolve("mtls"));
+    TestCertificates certs = TestCertificates.generate(certsDir);
+    try (KafkaBroker mtls = KafkaBroker.start(KafkaBroker.Security.mutualTls(certs))) {
+      CompiledSpec spec = TestingJob.spec();
+      Path model = TestModels.write(dir.resolve("model-mtls.json"), spec.spec().modelInputs(),
+          -1.0, 1.0);
+      Path storePassword = Files.writeString(certsDir.resolve("store-password"),
+          certs.password());
+      Map<String, String> keys = common(mtls, "mtls", model);
+      keys.put("kafka.security.protocol", "SSL");
+      keys.put("kafka.ssl.truststore.location", certs.truststore().toString());
+      keys.put("kafka.ssl.truststore.type", "PKCS12");
+      keys.put("kafka.ssl.truststore.password", "${file:" + storePassword + "}");
+      keys.put("kafka.ssl.keystore.location", certs.clientKeystore().toString());
+      keys.put("kafka.ssl.keystore.type", "PKCS12");
+      keys.put("kafka.ssl.keystore.password", "${file:" + storePassword + "}");
+      keys.put("kafka.ssl.key.password", "${file:" + storePassword + "}");
+      ScoringConfig config = ScoringConfig.of(keys);
+      Map<String, Object> mtlsClient = mtls.clientProperties(null, null);
+
+      List<Transaction> txs = ExactlyOnceITCase.events(60, 10, 3, 5_000);
+      var serializer = TestingJob.txSerializer();
+      List<byte[]> k = new ArrayList<>();
+      List<byte[]> v = new ArrayList<>();
+      for (Transaction t : txs) {
+        k.add(t.getCardId().getBytes(StandardCharsets.UTF_8));
+        v.add(serializer.serialize(t));
+      }
+      k.add(null);
+      v.add("not framed".getBytes(StandardCharsets.UTF_8));
+      produce(mtls, mtlsClient, config.inputTopic(), k, v);
+
+      try (CapturedLogs logs = CapturedLogs.capture()) {
+        KafkaPreflight.check(config, Duration.ofSeconds(30));
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(
+            TestingJob.flink(dir.resolve("mtls-run")));
+        ScoringJob.defineWorkflow(env, config, spec,
+            ScoringJob.source(env, config, OffsetsInitializer.latest()), Sinks.kafka(config));
+        env.executeAsync("scoring over mutual TLS").getJobExecutionResult()
+            .get(3, TimeUnit.MINUTES);
+        int scores = readCommitted(mtls, mtlsClient, config.scoresTopic()).size();
+        int dead = readCommitted(mtls, mtlsClient, config.deadLettersTopic()).size();
+        System.out.printf("mutual TLS run: %d in, %d scored, %d dead letters%n", v.size(), scores,
+            dead);
+        assertThat(scores).isEqualTo(txs.size());
+        assertThat(dead).isEqualTo(1);
+        assertThat(logs.text()).doesNotContain(certs.password());
+      }
+    }
+  }
+
   /**
    * The job's keys for topics named after {@code name} (created here): Kafka security as
    * production gives it, the SCRAM password and the truststore password from files.
    */
   static Map<String, String> config(String name, Path model, String kafkaPassword)
       throws Exception {
-    broker.createTopic(name + ".in", 4);
-    broker.createTopic(name + ".scores", 1);
-    broker.createTopic(name + ".features", 1);
-    broker.createTopic(name + ".dead", 1);
+    Map<String, String> c = common(broker, name, model);
     Path secrets = Files.createDirectories(dir.resolve("secrets-" + name));
     Path passwordFile = Files.writeString(secrets.resolve("password"), kafkaPassword + "\n");
     Path truststorePassword = Files.writeString(secrets.resolve("truststore-password"),
         client.get("ssl.truststore.password") + "\n");
-    Map<String, String> c = new HashMap<>();
-    c.put("bootstrap.servers", broker.bootstrapServers());
     c.put("kafka.security.protocol", "SASL_SSL");
     c.put("kafka.sasl.mechanism", "SCRAM-SHA-512");
     c.put("kafka.sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule"
@@ -215,6 +263,17 @@ class SecureKafkaITCase {
     c.put("kafka.ssl.truststore.location", client.get("ssl.truststore.location").toString());
     c.put("kafka.ssl.truststore.type", "PKCS12");
     c.put("kafka.ssl.truststore.password", "${file:" + truststorePassword + "}");
+    return c;
+  }
+
+  /** The keys of every run on {@code broker}, topics named after {@code name} (created here). */
+  static Map<String, String> common(KafkaBroker broker, String name, Path model) {
+    broker.createTopic(name + ".in", 4);
+    broker.createTopic(name + ".scores", 1);
+    broker.createTopic(name + ".features", 1);
+    broker.createTopic(name + ".dead", 1);
+    Map<String, String> c = new HashMap<>();
+    c.put("bootstrap.servers", broker.bootstrapServers());
     c.put("registry.url", ApicurioRegistry.shared().confluentApiUrl());
     c.put("input.topic", name + ".in");
     c.put("scores.topic", name + ".scores");
@@ -235,6 +294,11 @@ class SecureKafkaITCase {
   /** Sends every record (partition by key) as the SCRAM user; the end offset per partition. */
   static Map<Integer, Long> produce(String topic, List<byte[]> keys, List<byte[]> values)
       throws Exception {
+    return produce(broker, client, topic, keys, values);
+  }
+
+  static Map<Integer, Long> produce(KafkaBroker broker, Map<String, Object> client, String topic,
+      List<byte[]> keys, List<byte[]> values) throws Exception {
     Map<String, Object> p = new HashMap<>(client);
     p.put("bootstrap.servers", broker.bootstrapServers());
     p.put("acks", "all");
@@ -251,6 +315,11 @@ class SecureKafkaITCase {
 
   /** Every committed record of {@code topic}, read as the SCRAM user. */
   static List<ConsumerRecord<byte[], byte[]>> readCommitted(String topic) {
+    return readCommitted(broker, client, topic);
+  }
+
+  static List<ConsumerRecord<byte[], byte[]>> readCommitted(KafkaBroker broker,
+      Map<String, Object> client, String topic) {
     Map<String, Object> c = new HashMap<>(client);
     c.put("bootstrap.servers", broker.bootstrapServers());
     c.put("isolation.level", "read_committed");

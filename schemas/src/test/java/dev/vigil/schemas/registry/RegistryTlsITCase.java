@@ -163,6 +163,7 @@ class RegistryTlsITCase {
     assertThatThrownBy(() -> new SchemaRegistryClient(config))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("cannot read the registry truststore " + certs.truststore())
+        .hasMessageContaining("password was incorrect")
         .hasMessageNotContaining("wrong-one");
     new File(dir.resolve("bad-pw").toString()).delete();
     assertThatThrownBy(() -> new SchemaRegistryClient(config))
