@@ -9,15 +9,27 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.common.errors.AuthenticationException;
+import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.InvalidTopicException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Before the job is submitted: connects to Kafka as the source and as the sinks will (their
  * properties, secrets resolved now, in this JVM, by the Kafka client) and describes their topics.
- * A wrong password, an untrusted certificate or a missing topic then fails at start with one
- * clear message instead of a job that restarts on every attempt. Kafka's messages name the
- * mechanism and the failure, never a credential.
+ * A wrong password, an untrusted certificate, a denied topic or a missing topic then fails at
+ * start with one clear message instead of a job that restarts on every attempt. Kafka's messages
+ * name the mechanism and the failure, never a credential.
+ *
+ * <p>A Kafka that does not answer in time is not a configuration problem: it may be a transient
+ * outage (a JobManager failover re-runs {@code main}), which the job rides out by its restart
+ * strategy. That is logged (WARN) and the job starts.
  */
 public final class KafkaPreflight {
+  private static final Logger LOG = LoggerFactory.getLogger(KafkaPreflight.class);
+
   private KafkaPreflight() {}
 
   /** Checks the source's and the sinks' connections and topics within {@code timeout} each. */
@@ -46,9 +58,18 @@ public final class KafkaPreflight {
     try (Admin admin = Admin.create(p)) {
       admin.describeTopics(topics).allTopicNames().get(millis + 1_000, TimeUnit.MILLISECONDS);
     } catch (ExecutionException e) {
-      problems.add("cannot use " + where + " with topics " + topics + ": " + describe(e.getCause()));
+      Throwable cause = e.getCause();
+      if (cause instanceof AuthenticationException || cause instanceof AuthorizationException
+          || cause instanceof UnknownTopicOrPartitionException
+          || cause instanceof InvalidTopicException) {
+        problems.add("cannot use " + where + " with topics " + topics + ": " + describe(cause));
+      } else {
+        LOG.warn("Kafka check: {} failed ({}); starting anyway, the job retries", where,
+            describe(cause));
+      }
     } catch (TimeoutException e) {
-      problems.add("cannot use " + where + ": no answer within " + millis + " ms");
+      LOG.warn("Kafka check: {} did not answer within {} ms; starting anyway, the job retries",
+          where, millis);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       problems.add("interrupted while connecting to " + where);

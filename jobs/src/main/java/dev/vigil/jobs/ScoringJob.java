@@ -69,6 +69,7 @@ public final class ScoringJob {
       config = ScoringConfig.fromArgs(args);
       spec = CompiledSpec.load(config.specPath());
       checkModels(config, spec);
+      checkRegistrySecrets(config);
       KafkaPreflight.check(config, PREFLIGHT_TIMEOUT);
     } catch (ConfigException | SpecException | ModelException e) {
       System.err.println(e.getMessage());
@@ -79,6 +80,19 @@ public final class ScoringJob {
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
     defineWorkflow(env, config, spec, source(env, config, null), Sinks.kafka(config));
     env.execute("vigil scoring: " + config.inputTopic());
+  }
+
+  /**
+   * Creates a registry client once, as each operator will in its open: it reads the referenced
+   * password or token and the TLS stores, so a missing secret or a wrong store password fails
+   * before the job is submitted. Nothing is kept.
+   */
+  static void checkRegistrySecrets(ScoringConfig config) throws ConfigException {
+    try {
+      new dev.vigil.schemas.registry.SchemaRegistryClient(config.registryConfig()).close();
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(java.util.List.of("the schema registry client: " + e.getMessage()));
+    }
   }
 
   /** Loads the model (and shadow model) once, so a bad one fails before the job is submitted. */
