@@ -70,7 +70,8 @@ public record ScoringConfig(
     Duration futureTolerance,
     StartingOffsets startingOffsets,
     RegistryConfig.Tls registryTls,
-    Map<String, String> kafkaProperties) {
+    Map<String, String> kafkaProperties,
+    boolean startupChecks) {
 
   /** Flink's upper bound for max parallelism (key groups). */
   static final int MAX_KEY_GROUPS = 1 << 15;
@@ -112,7 +113,8 @@ public record ScoringConfig(
       new Key("checkpoint.interval", "10s", "Checkpoint interval; with exactly_once, results become visible at each checkpoint."),
       new Key("dedupe.horizon", "24h", "How long a transaction_id is remembered per entity key to drop producer retries."),
       new Key("future.tolerance", "5m", "How far past the wall clock an event time may be before the record is dead-lettered."),
-      new Key("starting.offsets", "committed", "Where a fresh start (no checkpoint or savepoint) reads: " + StartingOffsets.ALLOWED + "."));
+      new Key("starting.offsets", "committed", "Where a fresh start (no checkpoint or savepoint) reads: " + StartingOffsets.ALLOWED + "."),
+      new Key("startup.checks", "true", "Before submitting, main reads the secrets and connects to Kafka as the job will; false where main runs without the secrets (a remote flink run client)."));
 
   private static final Map<String, Key> BY_NAME = byName();
 
@@ -380,6 +382,7 @@ public record ScoringConfig(
       Duration dedupe = duration("dedupe.horizon");
       Duration future = duration("future.tolerance");
       StartingOffsets starting = parsed("starting.offsets", StartingOffsets::parse);
+      boolean startupChecks = bool("startup.checks");
       boolean exactlyOnce = scoresDelivery == DeliveryGuarantee.EXACTLY_ONCE
           || featuresDelivery == DeliveryGuarantee.EXACTLY_ONCE
           || deadLettersDelivery == DeliveryGuarantee.EXACTLY_ONCE;
@@ -404,7 +407,7 @@ public record ScoringConfig(
           registryUrl, user, password, token, retryLimit, retryBackoff, spec, model, shadow, poll,
           thresholds, parallelism, maxParallelism, scoresDelivery, featuresDelivery,
           deadLettersDelivery, prefix, txTimeout, brokerMax, checkpoint, dedupe, future, starting,
-          tls, java.util.Collections.unmodifiableMap(kafka));
+          tls, java.util.Collections.unmodifiableMap(kafka), startupChecks);
     }
 
     /** Checks one pass-through property; false if refused (reported). Never shows a secret. */
@@ -522,6 +525,14 @@ public record ScoringConfig(
         problems.add("key '" + key + "': " + e.getMessage());
         return null;
       }
+    }
+
+    private boolean bool(String key) {
+      String v = text(key).toLowerCase(Locale.ROOT);
+      if (!v.equals("true") && !v.equals("false")) {
+        problems.add("key '" + key + "': '" + v + "' is not true or false");
+      }
+      return !v.equals("false");
     }
 
     private Duration duration(String key) {
@@ -682,6 +693,7 @@ public record ScoringConfig(
     m.put("dedupe.horizon", Durations.format(dedupeHorizon.toMillis()));
     m.put("future.tolerance", Durations.format(futureTolerance.toMillis()));
     m.put("starting.offsets", startingOffsets.toString());
+    m.put("startup.checks", String.valueOf(startupChecks));
     if (registryTls != null) {
       putIf(m, "registry.ssl.truststore.location", registryTls.truststore());
       putIf(m, "registry.ssl.truststore.password", registryTls.truststorePassword() == null

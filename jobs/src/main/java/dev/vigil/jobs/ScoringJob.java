@@ -69,8 +69,10 @@ public final class ScoringJob {
       config = ScoringConfig.fromArgs(args);
       spec = CompiledSpec.load(config.specPath());
       checkModels(config, spec);
-      checkRegistrySecrets(config);
-      KafkaPreflight.check(config, PREFLIGHT_TIMEOUT);
+      if (config.startupChecks()) {
+        checkRegistrySecrets(config);
+        KafkaPreflight.check(config, PREFLIGHT_TIMEOUT);
+      }
     } catch (ConfigException | SpecException | ModelException e) {
       System.err.println(e.getMessage());
       System.exit(2);

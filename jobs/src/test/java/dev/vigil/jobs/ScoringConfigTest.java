@@ -279,6 +279,16 @@ class ScoringConfigTest {
   }
 
   @Test
+  void startupChecksAreOnUnlessTurnedOff() throws Exception {
+    assertThat(ScoringConfig.of(minimal).startupChecks()).isTrue();
+    minimal.put("startup.checks", "false");
+    assertThat(ScoringConfig.of(minimal).startupChecks()).isFalse();
+    minimal.put("startup.checks", "maybe");
+    assertThatThrownBy(() -> ScoringConfig.of(minimal))
+        .hasMessageContaining("key 'startup.checks': 'maybe' is not true or false");
+  }
+
+  @Test
   void aValueThatOnlyContainsAReferenceIsTakenAsItIs() throws Exception {
     minimal.put("group.id", "a${env:X}b");
     assertThat(ScoringConfig.of(minimal, name -> "no").groupId()).isEqualTo("a${env:X}b");
