@@ -2,6 +2,7 @@ package dev.vigil.jobs;
 
 import dev.vigil.models.Thresholds;
 import dev.vigil.schemas.registry.RegistryConfig;
+import dev.vigil.schemas.registry.Secret;
 import dev.vigil.transforms.OperatorUids;
 import dev.vigil.transforms.spec.Durations;
 import java.io.IOException;
@@ -16,6 +17,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
+import java.util.TreeMap;
 import java.util.function.Function;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 
@@ -23,7 +26,13 @@ import org.apache.flink.connector.base.DeliveryGuarantee;
  * Everything the scoring job is told, validated once before the graph is built: a bad value fails
  * with a message naming the key, the value and what is allowed (all problems at once). Built from
  * {@code --key value} arguments and/or a properties file ({@code --config file.properties}; the
- * arguments win). {@link #toString()} masks the registry password and token.
+ * arguments win). {@link #toString()} masks every secret: the registry password and token, the
+ * TLS store passwords and every Kafka property that looks like one ({@link #isSecretProperty}).
+ *
+ * <p>Kafka client properties pass through: {@code kafka.*} to every client of the job (source,
+ * sinks), {@code source.kafka.*} and {@code sink.kafka.*} over them; the properties the job owns
+ * ({@link #RESERVED}) are refused. Secrets are references ({@code ${env:NAME}}, {@code
+ * ${file:PATH}}) resolved where the client or operator is created, never in the job graph.
  *
  * <p>Not serializable on purpose: operators get the few values they need, never the config.
  *
@@ -60,7 +69,10 @@ public record ScoringConfig(
     Duration dedupeHorizon,
     Duration futureTolerance,
     StartingOffsets startingOffsets,
-    Watermarks watermarks) {
+    Watermarks watermarks,
+    RegistryConfig.Tls registryTls,
+    Map<String, String> kafkaProperties,
+    boolean startupChecks) {
 
   /**
    * Event time at the source: per partition, bounded out-of-orderness, idleness and alignment
@@ -93,6 +105,10 @@ public record ScoringConfig(
       new Key("registry.user", null, "Registry basic-auth user (with registry.password)."),
       new Key("registry.password", null, "Registry basic-auth password; never logged."),
       new Key("registry.token", null, "Registry bearer token (instead of user/password); never logged."),
+      new Key("registry.ssl.truststore.location", null, "Truststore (PKCS12 or JKS) with the https registry's certificate or its CA; default: the JDK's trust store."),
+      new Key("registry.ssl.truststore.password", null, "The truststore's password, if it has one."),
+      new Key("registry.ssl.keystore.location", null, "Client keystore (PKCS12 or JKS: certificate and key) for a registry that requires mutual TLS."),
+      new Key("registry.ssl.keystore.password", null, "The client keystore's password (also its key's); required with registry.ssl.keystore.location."),
       new Key("registry.retry.limit", "5", "Attempts to resolve an unknown schema id while the registry is unreachable before the record is dead-lettered registry_unavailable."),
       new Key("registry.retry.backoff", "200ms", "Wait before the second attempt; doubles each time (with jitter), capped at 5 s."),
       new Key("spec", null, "The feature spec YAML (required)."),
@@ -116,9 +132,77 @@ public record ScoringConfig(
       new Key("watermark.out-of-orderness", "500ms", "How far an event may trail its partition's newest event time and still be in order; the watermark trails each partition's newest by this. 0 for partitions in strict time order."),
       new Key("watermark.idle-timeout", "1s", "A partition without records for this long stops holding the watermark back (keep it below the spec's as_of lags)."),
       new Key("watermark.alignment.max-drift", "30s", "Catch-up: a partition more than this ahead of the slowest in event time is paused, so buffers stay bounded."),
-      new Key("watermark.interval", "50ms", "How often the source emits watermarks."));
+      new Key("watermark.interval", "50ms", "How often the source emits watermarks."),
+      new Key("startup.checks", "true", "Before submitting, main reads the secrets and connects to Kafka as the job will; false where main runs without the secrets (a remote flink run client)."));
 
   private static final Map<String, Key> BY_NAME = byName();
+
+  /** The Kafka client of the job a pass-through property is for. */
+  public enum KafkaClient {
+    /** The source's consumer (and its enumerator's admin client). */
+    SOURCE("source.kafka."),
+    /** The producers of the three sinks. */
+    SINK("sink.kafka.");
+
+    /** The key prefix of properties for this client only. */
+    public final String prefix;
+
+    KafkaClient(String prefix) {
+      this.prefix = prefix;
+    }
+  }
+
+  /** The key prefix of Kafka properties for every client of the job. */
+  public static final String KAFKA_PREFIX = "kafka.";
+
+  /**
+   * The registry keys that are secrets: given as {@code ${env:…}} / {@code ${file:…}} only,
+   * resolved when the registry client is created (in the operator's open).
+   */
+  static final Set<String> SECRET_KEYS = Set.of("registry.password", "registry.token",
+      "registry.ssl.truststore.password", "registry.ssl.keystore.password");
+
+  /** Kafka client properties the job sets itself, with what to do instead. */
+  public static final Map<String, String> RESERVED = reserved();
+
+  private static Map<String, String> reserved() {
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put("bootstrap.servers", "use the key bootstrap.servers");
+    m.put("group.id", "use the key group.id");
+    m.put("isolation.level", "the source always reads read_committed");
+    m.put("auto.offset.reset", "use the key starting.offsets");
+    m.put("enable.auto.commit", "offsets are in checkpoint state, committed on checkpoints");
+    m.put("commit.offsets.on.checkpoint", "offsets are committed on checkpoints");
+    m.put("key.deserializer", "the source reads bytes");
+    m.put("value.deserializer", "the source reads bytes");
+    m.put("key.serializer", "the sinks set their serializers");
+    m.put("value.serializer", "the sinks set their serializers");
+    m.put("transactional.id", "use the key transactional.id.prefix");
+    m.put("transaction.timeout.ms", "use the key transaction.timeout");
+    m.put("config.providers", "the job resolves ${env:NAME} and ${file:PATH} itself");
+    return java.util.Collections.unmodifiableMap(m);
+  }
+
+  /**
+   * Whether Kafka property {@code name} (without prefix) holds a secret: masked by toString and
+   * accepted only with a {@code ${env:…}} / {@code ${file:…}} reference in its value.
+   */
+  public static boolean isSecretProperty(String name) {
+    String n = name.toLowerCase(Locale.ROOT);
+    return n.equals("sasl.jaas.config") || n.contains("password") || n.contains("passphrase")
+        || n.contains("secret") || n.endsWith(".key") || n.contains("private.key");
+  }
+
+  /** The Kafka property name of {@code key}, or null if it is not a pass-through key. */
+  static String kafkaPropertyName(String key) {
+    for (String prefix : List.of(KAFKA_PREFIX, KafkaClient.SOURCE.prefix,
+        KafkaClient.SINK.prefix)) {
+      if (key.startsWith(prefix) && key.length() > prefix.length()) {
+        return key.substring(prefix.length());
+      }
+    }
+    return null;
+  }
 
   private static Map<String, Key> byName() {
     Map<String, Key> m = new LinkedHashMap<>();
@@ -208,7 +292,10 @@ public record ScoringConfig(
     private final java.util.Set<String> unresolved = new java.util.HashSet<>();
 
     Parser(Map<String, String> raw, Function<String, String> env) {
-      raw.forEach((key, value) -> values.put(key, resolve(key, value, env)));
+      // Secrets stay references: they are read where they are used (see SECRET_KEYS).
+      raw.forEach((key, value) -> values.put(key,
+          SECRET_KEYS.contains(key) || kafkaPropertyName(key) != null
+              ? value : resolve(key, value, env)));
     }
 
     /** {@code value}, or what its {@code ${env:…}} / {@code ${file:…}} reference names. */
@@ -243,9 +330,17 @@ public record ScoringConfig(
     }
 
     ScoringConfig parse() throws ConfigException {
+      Map<String, String> kafka = new TreeMap<>();
       for (String k : values.keySet()) {
-        if (!BY_NAME.containsKey(k)) {
-          problems.add("key '" + k + "': unknown; keys: " + String.join(", ", BY_NAME.keySet()));
+        String property = kafkaPropertyName(k);
+        if (property != null) {
+          String v = values.get(k);
+          if (kafkaProperty(k, property, v)) {
+            kafka.put(k, v.strip());
+          }
+        } else if (!BY_NAME.containsKey(k)) {
+          problems.add("key '" + k + "': unknown; keys: " + String.join(", ", BY_NAME.keySet())
+              + ", and Kafka client properties as kafka.*, source.kafka.*, sink.kafka.*");
         }
       }
       String bootstrap = required("bootstrap.servers");
@@ -263,15 +358,16 @@ public record ScoringConfig(
         }
       }
       String user = optional("registry.user");
-      String password = optional("registry.password");
-      String token = optional("registry.token");
-      if ((user == null) != (password == null)) {
+      String password = secret("registry.password");
+      String token = secret("registry.token");
+      if ((user == null) != (optional("registry.password") == null)) {
         problems.add("keys 'registry.user' and 'registry.password': give both or neither");
       }
       if (token != null && user != null) {
         problems.add("keys 'registry.token' and 'registry.user': give a token or a user and"
             + " password, not both");
       }
+      RegistryConfig.Tls tls = registryTls();
       int retryLimit = integer("registry.retry.limit", 1, 100);
       Duration retryBackoff = duration("registry.retry.backoff");
       Path spec = file("spec", true);
@@ -309,6 +405,7 @@ public record ScoringConfig(
       Duration idle = duration("watermark.idle-timeout");
       Duration drift = duration("watermark.alignment.max-drift");
       Duration wmInterval = duration("watermark.interval");
+      boolean startupChecks = bool("startup.checks");
       boolean exactlyOnce = scoresDelivery == DeliveryGuarantee.EXACTLY_ONCE
           || featuresDelivery == DeliveryGuarantee.EXACTLY_ONCE
           || deadLettersDelivery == DeliveryGuarantee.EXACTLY_ONCE;
@@ -333,7 +430,65 @@ public record ScoringConfig(
           registryUrl, user, password, token, retryLimit, retryBackoff, spec, model, shadow, poll,
           thresholds, parallelism, maxParallelism, scoresDelivery, featuresDelivery,
           deadLettersDelivery, prefix, txTimeout, brokerMax, checkpoint, dedupe, future, starting,
-          new Watermarks(outOfOrderness, idle, drift, wmInterval));
+          new Watermarks(outOfOrderness, idle, drift, wmInterval),
+          tls, java.util.Collections.unmodifiableMap(kafka), startupChecks);
+    }
+
+    /** Checks one pass-through property; false if refused (reported). Never shows a secret. */
+    private boolean kafkaProperty(String key, String property, String value) {
+      String reason = RESERVED.get(property);
+      if (reason == null && property.startsWith("config.providers.")) {
+        reason = RESERVED.get("config.providers");
+      }
+      if (reason != null) {
+        problems.add("key '" + key + "': the job sets " + property + " itself (" + reason + ")");
+        return false;
+      }
+      if (value == null || value.isBlank()) {
+        problems.add("key '" + key + "': must not be empty");
+        return false;
+      }
+      if (isSecretProperty(property) && !Secret.containsReference(value)) {
+        problems.add("key '" + key + "': a secret; give it as ${env:NAME} or ${file:PATH} (also"
+            + " inside the value, e.g. password=\"${env:KAFKA_PASSWORD}\" in a JAAS config),"
+            + " read where the Kafka client is created; a literal value is refused (it would be"
+            + " in the job graph, the Flink UI and the process list)");
+        return false;
+      }
+      return true;
+    }
+
+    /** An optional secret: a whole {@code ${env:…}} / {@code ${file:…}} reference, kept as is. */
+    private String secret(String key) {
+      String v = optional(key);
+      if (v != null && !Secret.isReference(v)) {
+        problems.add("key '" + key + "': a secret; give it as ${env:NAME} or ${file:PATH}, read"
+            + " where the registry client is created; a literal value is refused (it would be in"
+            + " the job graph, the Flink UI and the process list)");
+        return null;
+      }
+      return v;
+    }
+
+    private RegistryConfig.Tls registryTls() {
+      Path truststore = file("registry.ssl.truststore.location", false);
+      String truststorePassword = secret("registry.ssl.truststore.password");
+      Path keystore = file("registry.ssl.keystore.location", false);
+      String keystorePassword = secret("registry.ssl.keystore.password");
+      if (keystore != null && keystorePassword == null
+          && optional("registry.ssl.keystore.password") == null) {
+        problems.add("key 'registry.ssl.keystore.password': required with"
+            + " registry.ssl.keystore.location");
+        return null;
+      }
+      if (truststore == null && keystore == null) {
+        return null;
+      }
+      return new RegistryConfig.Tls(
+          truststore == null ? null : truststore.toString(),
+          truststorePassword == null ? null : Secret.reference(truststorePassword),
+          keystore == null ? null : keystore.toString(),
+          keystorePassword == null ? null : Secret.reference(keystorePassword));
     }
 
     private String text(String key) {
@@ -394,6 +549,14 @@ public record ScoringConfig(
         problems.add("key '" + key + "': " + e.getMessage());
         return null;
       }
+    }
+
+    private boolean bool(String key) {
+      String v = text(key).toLowerCase(Locale.ROOT);
+      if (!v.equals("true") && !v.equals("false")) {
+        problems.add("key '" + key + "': '" + v + "' is not true or false");
+      }
+      return !v.equals("false");
     }
 
     private Duration duration(String key) {
@@ -485,14 +648,38 @@ public record ScoringConfig(
   /** The registry client's settings: credentials and the retry limit for unknown ids. */
   public RegistryConfig registryConfig() {
     RegistryConfig.Credentials credentials =
-        registryToken != null ? RegistryConfig.Credentials.bearer(registryToken)
-            : registryUser != null ? RegistryConfig.Credentials.basic(registryUser, registryPassword)
+        registryToken != null ? RegistryConfig.Credentials.bearer(Secret.reference(registryToken))
+            : registryUser != null
+                ? RegistryConfig.Credentials.basic(registryUser, Secret.reference(registryPassword))
             : RegistryConfig.Credentials.none();
     Duration cap = registryRetryBackoff.compareTo(Duration.ofSeconds(5)) > 0
         ? registryRetryBackoff : Duration.ofSeconds(5);
     return RegistryConfig.of(registryUrl)
         .withCredentials(credentials)
-        .withRetries(registryRetryLimit, registryRetryBackoff, cap);
+        .withRetries(registryRetryLimit, registryRetryBackoff, cap)
+        .withTls(registryTls);
+  }
+
+  /**
+   * The Kafka client properties of {@code client}: {@code kafka.*}, then {@code source.kafka.*}
+   * or {@code sink.kafka.*} over them, and the config provider that resolves {@code ${env:…}} and
+   * {@code ${file:…}} in the values when the Kafka client is created ({@link
+   * SecretConfigProvider}): the properties hold references only.
+   */
+  public Properties kafkaProperties(KafkaClient client) {
+    Properties p = new Properties();
+    kafkaProperties.forEach((k, v) -> {
+      if (k.startsWith(KAFKA_PREFIX)) {
+        p.setProperty(k.substring(KAFKA_PREFIX.length()), v);
+      }
+    });
+    kafkaProperties.forEach((k, v) -> {
+      if (k.startsWith(client.prefix)) {
+        p.setProperty(k.substring(client.prefix.length()), v);
+      }
+    });
+    SecretConfigProvider.register(p);
+    return p;
   }
 
   /** A copy with {@code key} set to {@code value} (tests, tools): validated like any other. */
@@ -540,6 +727,16 @@ public record ScoringConfig(
     m.put("watermark.idle-timeout", Durations.format(watermarks.idleTimeout().toMillis()));
     m.put("watermark.alignment.max-drift", Durations.format(watermarks.maxDrift().toMillis()));
     m.put("watermark.interval", Durations.format(watermarks.interval().toMillis()));
+    m.put("startup.checks", String.valueOf(startupChecks));
+    if (registryTls != null) {
+      putIf(m, "registry.ssl.truststore.location", registryTls.truststore());
+      putIf(m, "registry.ssl.truststore.password", registryTls.truststorePassword() == null
+          ? null : registryTls.truststorePassword().referenceText());
+      putIf(m, "registry.ssl.keystore.location", registryTls.keystore());
+      putIf(m, "registry.ssl.keystore.password", registryTls.keystorePassword() == null
+          ? null : registryTls.keystorePassword().referenceText());
+    }
+    m.putAll(kafkaProperties);
     return m;
   }
 
@@ -549,12 +746,15 @@ public record ScoringConfig(
     }
   }
 
-  /** Every value, with the registry password and token shown as {@code ***}. */
+  /** Every value, with every secret (and anything that looks like one) shown as {@code ***}. */
   @Override
   public String toString() {
     Map<String, String> m = asMap();
-    m.computeIfPresent("registry.password", (k, v) -> "***");
-    m.computeIfPresent("registry.token", (k, v) -> "***");
+    m.replaceAll((k, v) -> {
+      String property = kafkaPropertyName(k);
+      return SECRET_KEYS.contains(k) || (property != null && isSecretProperty(property))
+          ? "***" : v;
+    });
     return "ScoringConfig" + m;
   }
 }

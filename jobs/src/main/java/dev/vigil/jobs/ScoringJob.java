@@ -58,6 +58,9 @@ import org.slf4j.LoggerFactory;
 public final class ScoringJob {
   private static final Logger LOG = LoggerFactory.getLogger(ScoringJob.class);
 
+  /** How long the start-up check waits for Kafka ({@link KafkaPreflight}). */
+  static final java.time.Duration PREFLIGHT_TIMEOUT = java.time.Duration.ofSeconds(30);
+
   private ScoringJob() {}
 
   public static void main(String[] args) throws Exception {
@@ -67,6 +70,10 @@ public final class ScoringJob {
       config = ScoringConfig.fromArgs(args);
       spec = CompiledSpec.load(config.specPath());
       checkModels(config, spec);
+      if (config.startupChecks()) {
+        checkRegistrySecrets(config);
+        KafkaPreflight.check(config, PREFLIGHT_TIMEOUT);
+      }
     } catch (ConfigException | SpecException | ModelException e) {
       System.err.println(e.getMessage());
       System.exit(2);
@@ -76,6 +83,19 @@ public final class ScoringJob {
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
     defineWorkflow(env, config, spec, source(env, config, null), Sinks.kafka(config));
     env.execute("vigil scoring: " + config.inputTopic());
+  }
+
+  /**
+   * Creates a registry client once, as each operator will in its open: it reads the referenced
+   * password or token and the TLS stores, so a missing secret or a wrong store password fails
+   * before the job is submitted. Nothing is kept.
+   */
+  static void checkRegistrySecrets(ScoringConfig config) throws ConfigException {
+    try {
+      new dev.vigil.schemas.registry.SchemaRegistryClient(config.registryConfig()).close();
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(java.util.List.of("the schema registry client: " + e.getMessage()));
+    }
   }
 
   /** Loads the model (and shadow model) once, so a bad one fails before the job is submitted. */
@@ -101,6 +121,8 @@ public final class ScoringJob {
   public static KafkaSource<RawRecord> kafkaSource(ScoringConfig config, RecordDecoder decoder,
       OffsetsInitializer stopping) {
     var builder = KafkaSource.<RawRecord>builder()
+        // kafka.* and source.kafka.* (security, tuning) first: the job's own settings win
+        .setProperties(config.kafkaProperties(ScoringConfig.KafkaClient.SOURCE))
         .setBootstrapServers(config.bootstrapServers())
         .setTopics(config.inputTopic())
         .setGroupId(config.groupId())

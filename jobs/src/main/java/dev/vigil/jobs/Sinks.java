@@ -35,7 +35,8 @@ public record Sinks(Sink<Score> scores, Sink<FeatureVector> features, Sink<DeadL
    * The Kafka sinks of {@code config}: each with its delivery guarantee; an exactly-once sink gets
    * its own transactional-id prefix ({@code transactional.id.prefix} + suffix) and {@code
    * transaction.timeout.ms} from {@code transaction.timeout}. Batching: {@link #BATCH_BYTES},
-   * {@link #SCORES_LINGER_MS}, {@link #LOG_LINGER_MS}.
+   * {@link #SCORES_LINGER_MS}, {@link #LOG_LINGER_MS}, which {@code sink.kafka.*} may override;
+   * {@code kafka.*} and {@code sink.kafka.*} properties (security) apply to every sink.
    */
   public static Sinks kafka(ScoringConfig config) {
     return new Sinks(
@@ -54,6 +55,8 @@ public record Sinks(Sink<Score> scores, Sink<FeatureVector> features, Sink<DeadL
     Properties producer = new Properties();
     producer.setProperty("batch.size", Integer.toString(BATCH_BYTES));
     producer.setProperty("linger.ms", Integer.toString(lingerMs));
+    // kafka.* and sink.kafka.* (security, tuning) over the defaults above; never a job-owned one
+    producer.putAll(config.kafkaProperties(ScoringConfig.KafkaClient.SINK));
     if (guarantee == DeliveryGuarantee.EXACTLY_ONCE) {
       producer.setProperty("transaction.timeout.ms",
           Long.toString(config.transactionTimeout().toMillis()));

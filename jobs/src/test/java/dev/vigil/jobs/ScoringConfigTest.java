@@ -104,22 +104,98 @@ class ScoringConfigTest {
   @Test
   void secretsAreMaskedInToString() throws Exception {
     minimal.put("registry.user", "svc");
-    minimal.put("registry.password", "hunter2");
+    minimal.put("registry.password", "${env:REGISTRY_PASSWORD}");
+    minimal.put("kafka.sasl.jaas.config", "org.apache.kafka.common.security.scram.ScramLoginModule"
+        + " required username=\"vigil\" password=\"${env:KAFKA_PASSWORD}\";");
+    minimal.put("sink.kafka.ssl.keystore.password", "${file:/secrets/keystore-password}");
+    minimal.put("kafka.security.protocol", "SASL_SSL");
     ScoringConfig c = ScoringConfig.of(minimal);
     assertThat(c.toString()).contains("registry.user=svc").contains("registry.password=***")
-        .doesNotContain("hunter2");
-    minimal.remove("registry.user");
-    minimal.remove("registry.password");
-    minimal.put("registry.token", "s3cr3t-token");
-    assertThat(ScoringConfig.of(minimal).toString()).doesNotContain("s3cr3t-token");
+        .contains("kafka.sasl.jaas.config=***").contains("sink.kafka.ssl.keystore.password=***")
+        .contains("kafka.security.protocol=SASL_SSL")
+        .doesNotContain("REGISTRY_PASSWORD").doesNotContain("username");
+  }
+
+  @Test
+  void aLiteralSecretIsRefusedWithoutShowingIt() {
+    minimal.put("registry.user", "svc");
+    minimal.put("registry.password", "hunter2");
+    minimal.put("registry.ssl.truststore.password", "changeit");
+    minimal.put("kafka.sasl.jaas.config", "org.apache.kafka.common.security.plain.PlainLoginModule"
+        + " required username=\"u\" password=\"pl41n\";");
+    minimal.put("source.kafka.ssl.key.password", "k3y");
+    assertThatThrownBy(() -> ScoringConfig.of(minimal))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("key 'registry.password': a secret; give it as ${env:NAME} or"
+            + " ${file:PATH}")
+        .hasMessageContaining("key 'registry.ssl.truststore.password': a secret")
+        .hasMessageContaining("key 'kafka.sasl.jaas.config': a secret")
+        .hasMessageContaining("key 'source.kafka.ssl.key.password': a secret")
+        .hasMessageNotContaining("hunter2").hasMessageNotContaining("changeit")
+        .hasMessageNotContaining("pl41n").hasMessageNotContaining("k3y")
+        .hasMessageNotContaining("give both or neither");
   }
 
   @Test
   void aPasswordWithoutAUserIsRefused() {
-    minimal.put("registry.password", "hunter2");
+    minimal.put("registry.password", "${env:P}");
     assertThatThrownBy(() -> ScoringConfig.of(minimal))
-        .hasMessageContaining("'registry.user' and 'registry.password': give both or neither")
-        .hasMessageNotContaining("hunter2");
+        .hasMessageContaining("'registry.user' and 'registry.password': give both or neither");
+  }
+
+  @Test
+  void kafkaPropertiesApplyToEveryClientAndThePerClientOnesOverrideThem() throws Exception {
+    minimal.put("kafka.security.protocol", "SASL_SSL");
+    minimal.put("kafka.sasl.mechanism", "SCRAM-SHA-512");
+    minimal.put("source.kafka.sasl.mechanism", "PLAIN");
+    minimal.put("sink.kafka.linger.ms", "1");
+    ScoringConfig c = ScoringConfig.of(minimal);
+    var source = c.kafkaProperties(ScoringConfig.KafkaClient.SOURCE);
+    var sink = c.kafkaProperties(ScoringConfig.KafkaClient.SINK);
+    assertThat(source).containsEntry("security.protocol", "SASL_SSL")
+        .containsEntry("sasl.mechanism", "PLAIN").doesNotContainKey("linger.ms");
+    assertThat(sink).containsEntry("security.protocol", "SASL_SSL")
+        .containsEntry("sasl.mechanism", "SCRAM-SHA-512").containsEntry("linger.ms", "1");
+    assertThat(sink).containsEntry("config.providers", "env,file");
+    assertThat(c.with("parallelism", "3").kafkaProperties(ScoringConfig.KafkaClient.SINK))
+        .isEqualTo(sink);
+  }
+
+  @Test
+  void kafkaPropertiesTheJobOwnsAreRefusedSayingWhatToUseInstead() {
+    minimal.put("source.kafka.isolation.level", "read_uncommitted");
+    minimal.put("kafka.transactional.id", "x");
+    minimal.put("sink.kafka.value.serializer", "x");
+    minimal.put("kafka.bootstrap.servers", "elsewhere:9092");
+    minimal.put("kafka.config.providers.x.class", "x");
+    minimal.put("kafka.", "x");
+    assertThatThrownBy(() -> ScoringConfig.of(minimal))
+        .hasMessageContaining("key 'source.kafka.isolation.level': the job sets isolation.level"
+            + " itself (the source always reads read_committed)")
+        .hasMessageContaining("key 'kafka.transactional.id': the job sets transactional.id itself"
+            + " (use the key transactional.id.prefix)")
+        .hasMessageContaining("key 'sink.kafka.value.serializer': the job sets")
+        .hasMessageContaining("key 'kafka.bootstrap.servers': the job sets bootstrap.servers"
+            + " itself (use the key bootstrap.servers)")
+        .hasMessageContaining("key 'kafka.config.providers.x.class': the job sets")
+        .hasMessageContaining("key 'kafka.': unknown");
+  }
+
+  @Test
+  void registryTlsStoresAreFilesWithReferencedPasswords() throws Exception {
+    Path trust = Files.writeString(dir.resolve("trust.p12"), "x");
+    minimal.put("registry.ssl.truststore.location", trust.toString());
+    minimal.put("registry.ssl.truststore.password", "${env:TRUST}");
+    minimal.put("registry.ssl.keystore.location", dir.resolve("missing.p12").toString());
+    assertThatThrownBy(() -> ScoringConfig.of(minimal))
+        .hasMessageContaining("key 'registry.ssl.keystore.location': " + dir.resolve("missing.p12")
+            + ": no such file");
+    minimal.remove("registry.ssl.keystore.location");
+    ScoringConfig c = ScoringConfig.of(minimal, name -> null);
+    assertThat(c.registryConfig().tls().truststore()).isEqualTo(trust.toString());
+    assertThat(c.registryConfig().tls().truststorePassword().referenceText())
+        .isEqualTo("${env:TRUST}");
+    assertThat(c.toString()).contains("registry.ssl.truststore.password=***");
   }
 
   @Test
@@ -146,35 +222,75 @@ class ScoringConfigTest {
   }
 
   @Test
-  void credentialsComeFromTheEnvironmentOrAMountedFile() throws Exception {
+  void secretsAreReadWhereTheClientIsCreatedNotWhenTheConfigIsParsed() throws Exception {
     Path secret = Files.writeString(dir.resolve("password"), "s3cr=t}\n");
     minimal.put("registry.user", "${env:VIGIL_REGISTRY_USER}");
     minimal.put("registry.password", " ${file:" + secret + "} ");
+    minimal.put("kafka.sasl.jaas.config", "x required password=\"${env:NOT_SET_HERE}\";");
     ScoringConfig c = ScoringConfig.of(minimal, Map.of("VIGIL_REGISTRY_USER", "vigil")::get);
     assertThat(c.registryUser()).isEqualTo("vigil");
-    assertThat(c.registryPassword()).isEqualTo("s3cr=t}");
+    assertThat(c.registryPassword()).isEqualTo("${file:" + secret + "}");
     assertThat(c.toString()).doesNotContain("s3cr=t").contains("registry.password=***");
+    // the registry client resolves it when it is created (in the operator's open)
+    assertThat(c.registryConfig().credentials().authorizationHeader())
+        .isEqualTo("Basic " + java.util.Base64.getEncoder().encodeToString(
+            "vigil:s3cr=t}".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    Files.delete(secret);
+    assertThatThrownBy(() -> c.registryConfig().credentials().authorizationHeader())
+        .hasMessage("cannot read ${file:" + secret + "}: no such file");
+  }
+
+  @Test
+  void theKafkaClientResolvesReferencesWhenItIsCreated() throws Exception {
+    Path secret = Files.writeString(dir.resolve("kafka-password"), "pw\n");
+    var provider = new SecretConfigProvider();
+    provider.configure(Map.of("kind", "file"));
+    assertThat(provider.get("", java.util.Set.of(secret.toString())).data())
+        .containsEntry(secret.toString(), "pw");
+    assertThatThrownBy(() -> provider.get("", java.util.Set.of(dir.resolve("no").toString())))
+        .hasMessageContaining("cannot read ${file:" + dir.resolve("no") + "}: no such file");
+    provider.configure(Map.of("kind", "env"));
+    assertThatThrownBy(() -> provider.get("", java.util.Set.of("VIGIL_SURELY_UNSET")))
+        .hasMessageContaining("environment variable VIGIL_SURELY_UNSET (from"
+            + " ${env:VIGIL_SURELY_UNSET}) is not set");
+    // the real Kafka client config applies it, with the registration kafkaProperties adds
+    minimal.put("kafka.ssl.truststore.password", "${file:" + secret + "}");
+    var p = ScoringConfig.of(minimal).kafkaProperties(ScoringConfig.KafkaClient.SOURCE);
+    p.put("bootstrap.servers", "127.0.0.1:9092");
+    p.put("key.deserializer", org.apache.kafka.common.serialization.ByteArrayDeserializer.class);
+    p.put("value.deserializer", org.apache.kafka.common.serialization.ByteArrayDeserializer.class);
+    var consumer = new org.apache.kafka.clients.consumer.ConsumerConfig(p);
+    assertThat(consumer.getPassword("ssl.truststore.password").value()).isEqualTo("pw");
   }
 
   @Test
   void anUnresolvedReferenceIsAProblemNamingTheKeyAndTheSource() {
     minimal.put("registry.user", "${env:VIGIL_REGISTRY_USER}");
-    minimal.put("registry.password", "${file:" + dir.resolve("missing") + "}");
+    minimal.put("spec", "${file:" + dir.resolve("missing") + "}");
     minimal.put("bootstrap.servers", "${env:KAFKA}");
     assertThatThrownBy(() -> ScoringConfig.of(minimal, name -> null))
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("key 'registry.user': environment variable VIGIL_REGISTRY_USER"
             + " (from ${env:VIGIL_REGISTRY_USER}) is not set")
-        .hasMessageContaining("key 'registry.password': cannot read ${file:"
+        .hasMessageContaining("key 'spec': cannot read ${file:"
             + dir.resolve("missing") + "}: no such file")
         .hasMessageContaining("key 'bootstrap.servers': environment variable KAFKA")
         .hasMessageNotContaining("key 'bootstrap.servers': required");
   }
 
   @Test
+  void startupChecksAreOnUnlessTurnedOff() throws Exception {
+    assertThat(ScoringConfig.of(minimal).startupChecks()).isTrue();
+    minimal.put("startup.checks", "false");
+    assertThat(ScoringConfig.of(minimal).startupChecks()).isFalse();
+    minimal.put("startup.checks", "maybe");
+    assertThatThrownBy(() -> ScoringConfig.of(minimal))
+        .hasMessageContaining("key 'startup.checks': 'maybe' is not true or false");
+  }
+
+  @Test
   void aValueThatOnlyContainsAReferenceIsTakenAsItIs() throws Exception {
-    minimal.put("registry.user", "u");
-    minimal.put("registry.password", "a${env:X}b");
-    assertThat(ScoringConfig.of(minimal, name -> "no").registryPassword()).isEqualTo("a${env:X}b");
+    minimal.put("group.id", "a${env:X}b");
+    assertThat(ScoringConfig.of(minimal, name -> "no").groupId()).isEqualTo("a${env:X}b");
   }
 }

@@ -44,7 +44,15 @@ class ConsistencyTest {
 
     Set<String> known = ScoringConfig.KEYS.stream().map(ScoringConfig.Key::name)
         .collect(Collectors.toSet());
-    assertThat(p.stringPropertyNames()).as("keys of scoring.properties").isSubsetOf(known);
+    for (String key : p.stringPropertyNames()) {
+      String kafka = key.replaceFirst("^(source\\.|sink\\.)?kafka\\.", "");
+      if (!kafka.equals(key)) {
+        assertThat(ScoringConfig.RESERVED).as(key + ": a property the job owns")
+            .doesNotContainKey(kafka);
+      } else {
+        assertThat(known).as("keys of scoring.properties").contains(key);
+      }
+    }
 
     assertThat(Integer.parseInt(p.getProperty("parallelism")))
         .as("parallelism = spec.job.parallelism").isEqualTo(Yamls.at(d, "spec.job.parallelism"));
@@ -77,31 +85,66 @@ class ConsistencyTest {
 
   @ParameterizedTest
   @MethodSource("targets")
-  void everyFileReferenceInScoringPropertiesIsASecretMountedThere(String target)
+  void everyReferenceInScoringPropertiesIsASecretMountedThere(String target)
       throws IOException {
     Map<String, Object> d = Manifests.flinkDeployment(target);
     Properties p = scoringProperties(target, d);
-    var reference = java.util.regex.Pattern.compile("\\$\\{file:([^}]+)}");
+    var reference = java.util.regex.Pattern.compile("\\$\\{(file|env):([^}]+)}");
     for (String key : p.stringPropertyNames()) {
-      var m = reference.matcher(p.getProperty(key).strip());
-      if (!m.matches()) {
-        continue;
+      // also inside a value (a JAAS config holds two)
+      var m = reference.matcher(p.getProperty(key));
+      while (m.find()) {
+        if (m.group(1).equals("env")) {
+          assertThat(secretEnv(d, m.group(2).strip())).as(target + ": " + key + " reads $"
+              + m.group(2) + ": an env var of the Flink container from a Secret").isNotNull();
+        } else {
+          assertSecretMounted(target, d, key, m.group(2).strip());
+        }
       }
-      String dir = parent(m.group(1).strip());
-      List<?> mounts = (List<?>) Yamls.at(d, "spec.podTemplate.spec.containers.0.volumeMounts");
-      Object mount = mounts.stream().filter(x -> dir.equals(Yamls.at(x, "mountPath"))).findFirst()
-          .orElseThrow(() -> new AssertionError(target + ": " + key + " reads " + m.group(1)
-              + " but nothing is mounted at " + dir + " (mounts: " + mountPaths(d) + ")"));
-      List<?> volumes = (List<?>) Yamls.at(d, "spec.podTemplate.spec.volumes");
-      Object volume = volumes.stream()
-          .filter(v -> Yamls.at(mount, "name").equals(Yamls.at(v, "name"))).findFirst()
-          .orElseThrow();
-      assertThat(Yamls.at(volume, "secret.secretName")).as(target + ": " + key + " from a Secret")
-          .isNotNull();
+      // a store the Kafka client or the registry client opens itself
+      if (key.endsWith(".location")) {
+        assertSecretMounted(target, d, key, p.getProperty(key).strip());
+      }
     }
     if (target.contains("prod")) {
       assertThat(p.getProperty("registry.password")).as("prod: the registry password")
           .startsWith("${file:");
+      assertThat(p.getProperty("kafka.security.protocol")).as("prod: Kafka security")
+          .isEqualTo("SASL_SSL");
+      assertThat(p.getProperty("kafka.sasl.jaas.config")).as("prod: the Kafka password")
+          .contains("password=\"${env:KAFKA_PASSWORD}\"");
+      assertThat(secretEnv(d, "KAFKA_PASSWORD")).isEqualTo("kafka-credentials");
+    }
+  }
+
+  /** The Secret that env var {@code name} of the Flink container comes from, or null. */
+  private static Object secretEnv(Map<String, Object> d, String name) {
+    Object env = Yamls.at(d, "spec.podTemplate.spec.containers.0.env");
+    if (!(env instanceof List<?> list)) {
+      return null;
+    }
+    return list.stream().filter(e -> name.equals(Yamls.at(e, "name")))
+        .map(e -> Yamls.at(e, "valueFrom.secretKeyRef.name")).findFirst().orElse(null);
+  }
+
+  private static void assertSecretMounted(String target, Map<String, Object> d, String key,
+      String file) {
+    String dir = parent(file);
+    List<?> mounts = (List<?>) Yamls.at(d, "spec.podTemplate.spec.containers.0.volumeMounts");
+    Object mount = mounts.stream().filter(x -> dir.equals(Yamls.at(x, "mountPath"))).findFirst()
+        .orElseThrow(() -> new AssertionError(target + ": " + key + " reads " + file
+            + " but nothing is mounted at " + dir + " (mounts: " + mountPaths(d) + ")"));
+    List<?> volumes = (List<?>) Yamls.at(d, "spec.podTemplate.spec.volumes");
+    Object volume = volumes.stream()
+        .filter(v -> Yamls.at(mount, "name").equals(Yamls.at(v, "name"))).findFirst()
+        .orElseThrow();
+    assertThat(Yamls.at(volume, "secret.secretName")).as(target + ": " + key + " from a Secret")
+        .isNotNull();
+    Object items = Yamls.at(volume, "secret.items");
+    if (items instanceof List<?> list) {
+      String name = file.substring(dir.length() + 1);
+      assertThat(list.stream().map(i -> Yamls.at(i, "path")).toList())
+          .as(target + ": " + key + ": " + name + " among the Secret's items").contains(name);
     }
   }
 

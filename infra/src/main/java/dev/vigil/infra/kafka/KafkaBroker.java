@@ -1,6 +1,7 @@
 package dev.vigil.infra.kafka;
 
 import dev.vigil.infra.Ports;
+import dev.vigil.infra.tls.TestCertificates;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -9,7 +10,10 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -29,18 +33,64 @@ import org.apache.kafka.common.utils.Time;
  * the Kafka jars: what the tests and the local environment run against. Settings suit one node:
  * replication factors 1, transactions enabled ({@code read_committed} works), topics created
  * explicitly. The log directory is a fresh temp folder, deleted on {@link #close()}.
+ *
+ * <p>By default clients connect in plaintext. With a {@link Security} the broker listens for
+ * clients (and for itself, inter-broker) <b>only</b> on SASL_SSL (SCRAM-SHA-512 and PLAIN) or
+ * only on SSL with client certificates required (mutual TLS); the controller listener stays
+ * plaintext on loopback. SCRAM credentials are written into the metadata log when the storage is
+ * formatted (what {@code kafka-storage format --add-scram} does), so no unauthenticated listener
+ * is ever needed to create them.
  */
 public final class KafkaBroker implements AutoCloseable {
+  /** The mechanism of the broker's own (inter-broker) SASL connections and of {@link #admin()}. */
+  public static final String SCRAM = "SCRAM-SHA-512";
+
+  /** How clients reach the broker. */
+  public enum Protocol {
+    PLAINTEXT,
+    /** TLS (server certificate) and SASL: SCRAM-SHA-512 or PLAIN. */
+    SASL_SSL,
+    /** TLS with a client certificate required (mutual TLS), no SASL. */
+    SSL
+  }
+
+  /**
+   * A secured broker: {@code protocol} with the stores of {@code certificates}; {@code users}
+   * (name → password, letters and digits) get SCRAM-SHA-512 credentials and PLAIN logins.
+   */
+  public record Security(Protocol protocol, TestCertificates certificates,
+      Map<String, String> users) {
+    public Security {
+      users = Map.copyOf(users);
+    }
+
+    public static Security saslSsl(TestCertificates certificates, Map<String, String> users) {
+      return new Security(Protocol.SASL_SSL, certificates, users);
+    }
+
+    public static Security mutualTls(TestCertificates certificates) {
+      return new Security(Protocol.SSL, certificates, Map.of());
+    }
+  }
+
+  /** The broker's own user (inter-broker and {@link #admin()}) with SASL_SSL. */
+  static final String BROKER_USER = "broker";
+
   private final int port;
   private final int controllerPort;
   private final Path dir;
   private final KafkaRaftServer server;
+  private final Security security;
+  private final String brokerPassword;
 
-  private KafkaBroker(int port, int controllerPort, Path dir, KafkaRaftServer server) {
+  private KafkaBroker(int port, int controllerPort, Path dir, KafkaRaftServer server,
+      Security security, String brokerPassword) {
     this.port = port;
     this.controllerPort = controllerPort;
     this.dir = dir;
     this.server = server;
+    this.security = security;
+    this.brokerPassword = brokerPassword;
   }
 
   /** Starts a broker in this JVM on a free port. */
@@ -50,6 +100,15 @@ public final class KafkaBroker implements AutoCloseable {
 
   /** Starts a broker in this JVM on {@code port} (fails fast, naming it, if it is taken). */
   public static KafkaBroker start(int port) {
+    return start(port, null);
+  }
+
+  /** Starts a secured broker in this JVM on a free port (see {@link Security}). */
+  public static KafkaBroker start(Security security) {
+    return start(Ports.free(), security);
+  }
+
+  private static KafkaBroker start(int port, Security security) {
     Ports.ensureFree(port, "the Kafka broker", "--kafka-port");
     int controllerPort = Ports.free();
     Path dir;
@@ -59,7 +118,26 @@ public final class KafkaBroker implements AutoCloseable {
       throw new UncheckedIOException("cannot create the broker's log directory", e);
     }
     Properties props = properties(port, controllerPort, dir.resolve("logs"));
-    format(props, dir);
+    String brokerPassword = null;
+    List<String> scram = new ArrayList<>();
+    if (security != null) {
+      brokerPassword = TestCertificates.randomPassword();
+      secure(props, port, controllerPort, security, brokerPassword);
+      if (security.protocol() == Protocol.SASL_SSL) {
+        Map<String, String> users = new LinkedHashMap<>(security.users());
+        users.put(BROKER_USER, brokerPassword);
+        users.forEach((user, password) -> {
+          scram.add("--add-scram");
+          scram.add(SCRAM + "=[name=" + user + ",password=" + password + "]");
+        });
+      }
+    }
+    try {
+      format(props, dir, scram);
+    } catch (RuntimeException e) {
+      deleteTree(dir);
+      throw e;
+    }
     KafkaRaftServer server = new KafkaRaftServer(KafkaConfig.fromProps(props, false), Time.SYSTEM);
     try {
       server.startup();
@@ -67,9 +145,83 @@ public final class KafkaBroker implements AutoCloseable {
       deleteTree(dir);
       throw new IllegalStateException("the Kafka broker did not start on port " + port + ": " + e, e);
     }
-    KafkaBroker broker = new KafkaBroker(port, controllerPort, dir, server);
+    KafkaBroker broker =
+        new KafkaBroker(port, controllerPort, dir, server, security, brokerPassword);
     broker.awaitReady();
     return broker;
+  }
+
+  /** Replaces the plaintext client listener of {@code p} by {@code security}'s only. */
+  private static void secure(Properties p, int port, int controllerPort, Security security,
+      String brokerPassword) {
+    String name = security.protocol().name();
+    String listener = name + "://127.0.0.1:" + port;
+    p.setProperty("listeners", listener + ",CONTROLLER://127.0.0.1:" + controllerPort);
+    p.setProperty("advertised.listeners", listener);
+    p.setProperty("listener.security.protocol.map", name + ":" + name + ",CONTROLLER:PLAINTEXT");
+    p.setProperty("inter.broker.listener.name", name);
+    TestCertificates certs = security.certificates();
+    p.setProperty("ssl.keystore.location", certs.serverKeystore().toString());
+    p.setProperty("ssl.keystore.password", certs.password());
+    p.setProperty("ssl.key.password", certs.password());
+    p.setProperty("ssl.keystore.type", TestCertificates.TYPE);
+    p.setProperty("ssl.truststore.location", certs.truststore().toString());
+    p.setProperty("ssl.truststore.password", certs.password());
+    p.setProperty("ssl.truststore.type", TestCertificates.TYPE);
+    if (security.protocol() == Protocol.SSL) {
+      p.setProperty("ssl.client.auth", "required");
+      return;
+    }
+    String prefix = "listener.name." + name.toLowerCase(java.util.Locale.ROOT) + ".";
+    p.setProperty("sasl.enabled.mechanisms", SCRAM + ",PLAIN");
+    p.setProperty("sasl.mechanism.inter.broker.protocol", SCRAM);
+    p.setProperty(prefix + "scram-sha-512.sasl.jaas.config",
+        scramJaas(BROKER_USER, brokerPassword));
+    StringBuilder plain = new StringBuilder(
+        "org.apache.kafka.common.security.plain.PlainLoginModule required username=\""
+            + BROKER_USER + "\" password=\"" + brokerPassword + "\"");
+    plain.append(" user_").append(BROKER_USER).append("=\"").append(brokerPassword).append('"');
+    security.users().forEach((user, password) ->
+        plain.append(" user_").append(user).append("=\"").append(password).append('"'));
+    p.setProperty(prefix + "plain.sasl.jaas.config", plain.append(';').toString());
+  }
+
+  /** The client JAAS config of a SCRAM login. */
+  public static String scramJaas(String user, String password) {
+    return "org.apache.kafka.common.security.scram.ScramLoginModule required username=\""
+        + user + "\" password=\"" + password + "\";";
+  }
+
+  /**
+   * The client properties to reach this broker, without bootstrap servers: none for plaintext;
+   * TLS with the test truststore, and for SASL_SSL the SCRAM-SHA-512 login of {@code user} with
+   * {@code password} (ignored for mutual TLS, where the client certificate is the identity).
+   */
+  public Map<String, Object> clientProperties(String user, String password) {
+    Map<String, Object> c = new HashMap<>();
+    if (security == null) {
+      return c;
+    }
+    TestCertificates certs = security.certificates();
+    c.put("security.protocol", security.protocol().name());
+    c.put("ssl.truststore.location", certs.truststore().toString());
+    c.put("ssl.truststore.password", certs.password());
+    c.put("ssl.truststore.type", TestCertificates.TYPE);
+    if (security.protocol() == Protocol.SSL) {
+      c.put("ssl.keystore.location", certs.clientKeystore().toString());
+      c.put("ssl.keystore.password", certs.password());
+      c.put("ssl.key.password", certs.password());
+      c.put("ssl.keystore.type", TestCertificates.TYPE);
+    } else {
+      c.put("sasl.mechanism", SCRAM);
+      c.put("sasl.jaas.config", scramJaas(user, password));
+    }
+    return c;
+  }
+
+  /** {@link #clientProperties(String, String)} of the broker's own user (tests' set-up). */
+  public Map<String, Object> adminProperties() {
+    return clientProperties(BROKER_USER, brokerPassword);
   }
 
   static Properties properties(int port, int controllerPort, Path logs) {
@@ -99,7 +251,7 @@ public final class KafkaBroker implements AutoCloseable {
     return p;
   }
 
-  private static void format(Properties props, Path dir) {
+  private static void format(Properties props, Path dir, List<String> scram) {
     Path config = dir.resolve("server.properties");
     try (OutputStream out = Files.newOutputStream(config)) {
       props.store(out, "vigil single-node KRaft broker");
@@ -107,9 +259,11 @@ public final class KafkaBroker implements AutoCloseable {
       throw new UncheckedIOException(e);
     }
     ByteArrayOutputStream output = new ByteArrayOutputStream();
+    List<String> args = new ArrayList<>(
+        List.of("format", "-t", Uuid.randomUuid().toString(), "-c", config.toString()));
+    args.addAll(scram);
     int exit = StorageTool.execute(
-        new String[] {"format", "-t", Uuid.randomUuid().toString(), "-c", config.toString()},
-        new PrintStream(output, true, StandardCharsets.UTF_8));
+        args.toArray(String[]::new), new PrintStream(output, true, StandardCharsets.UTF_8));
     if (exit != 0) {
       throw new IllegalStateException("cannot format the broker's storage in " + dir + ": "
           + output.toString(StandardCharsets.UTF_8));
@@ -147,10 +301,11 @@ public final class KafkaBroker implements AutoCloseable {
 
   /** An admin client for this broker (close it). */
   public Admin admin() {
-    return Admin.create(Map.of(
-        AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers(),
-        AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000,
-        AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 15_000));
+    Map<String, Object> c = new HashMap<>(adminProperties());
+    c.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
+    c.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 10_000);
+    c.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 15_000);
+    return Admin.create(c);
   }
 
   /** Creates {@code name} with {@code partitions} partitions (replication 1) and waits for it. */

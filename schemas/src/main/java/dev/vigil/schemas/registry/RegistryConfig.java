@@ -17,6 +17,8 @@ import java.util.Objects;
  * @param initialBackoff wait before the second attempt; doubles each time, with jitter
  * @param maxBackoff cap on one wait
  * @param credentials basic or bearer credentials, or {@link Credentials#none()}
+ * @param tls the truststore (and client keystore) of an {@code https} registry; null: the JDK's
+ *     default trust store, no client certificate
  */
 public record RegistryConfig(
     String baseUrl,
@@ -25,7 +27,8 @@ public record RegistryConfig(
     int maxAttempts,
     Duration initialBackoff,
     Duration maxBackoff,
-    Credentials credentials)
+    Credentials credentials,
+    Tls tls)
     implements java.io.Serializable {
 
   public RegistryConfig {
@@ -69,25 +72,33 @@ public record RegistryConfig(
         3,
         Duration.ofMillis(200),
         Duration.ofSeconds(5),
-        Credentials.none());
+        Credentials.none(),
+        null);
   }
 
   public RegistryConfig withCredentials(Credentials credentials) {
     return new RegistryConfig(
         baseUrl, connectTimeout, requestTimeout, maxAttempts, initialBackoff, maxBackoff,
-        credentials);
+        credentials, tls);
   }
 
   public RegistryConfig withRetries(int maxAttempts, Duration initialBackoff, Duration maxBackoff) {
     return new RegistryConfig(
         baseUrl, connectTimeout, requestTimeout, maxAttempts, initialBackoff, maxBackoff,
-        credentials);
+        credentials, tls);
   }
 
   public RegistryConfig withTimeouts(Duration connectTimeout, Duration requestTimeout) {
     return new RegistryConfig(
         baseUrl, connectTimeout, requestTimeout, maxAttempts, initialBackoff, maxBackoff,
-        credentials);
+        credentials, tls);
+  }
+
+  /** A copy with {@code tls} (null: the JDK's default trust store). */
+  public RegistryConfig withTls(Tls tls) {
+    return new RegistryConfig(
+        baseUrl, connectTimeout, requestTimeout, maxAttempts, initialBackoff, maxBackoff,
+        credentials, tls);
   }
 
   @Override
@@ -102,23 +113,38 @@ public record RegistryConfig(
         + maxAttempts
         + ", credentials="
         + credentials
+        + (tls == null ? "" : ", tls=" + tls)
         + "]";
   }
 
   /** Registry credentials. Secrets are kept out of {@code toString()}. */
   public sealed interface Credentials extends java.io.Serializable {
-    /** The value of the HTTP {@code Authorization} header, or null for none. */
+    /**
+     * The value of the HTTP {@code Authorization} header, or null for none; reads a referenced
+     * secret now (the client calls it once, when it is created).
+     */
     String authorizationHeader();
 
     static Credentials none() {
       return None.INSTANCE;
     }
 
+    /** Basic auth with a password already in hand (kept out of toString). */
     static Credentials basic(String user, String password) {
+      return new Basic(user, Secret.literal(password));
+    }
+
+    /** Basic auth with the password read when the client is created. */
+    static Credentials basic(String user, Secret password) {
       return new Basic(user, password);
     }
 
     static Credentials bearer(String token) {
+      return new Bearer(Secret.literal(token));
+    }
+
+    /** A bearer token read when the client is created. */
+    static Credentials bearer(Secret token) {
       return new Bearer(token);
     }
 
@@ -138,7 +164,7 @@ public record RegistryConfig(
     }
 
     /** HTTP basic authentication (Confluent Cloud API keys, Karapace, Redpanda). */
-    record Basic(String user, String password) implements Credentials {
+    record Basic(String user, Secret password) implements Credentials {
       public Basic {
         Objects.requireNonNull(user, "user");
         Objects.requireNonNull(password, "password");
@@ -146,7 +172,7 @@ public record RegistryConfig(
 
       @Override
       public String authorizationHeader() {
-        String pair = user + ":" + password;
+        String pair = user + ":" + password.resolve();
         return "Basic "
             + java.util.Base64.getEncoder()
                 .encodeToString(pair.getBytes(java.nio.charset.StandardCharsets.UTF_8));
@@ -154,25 +180,93 @@ public record RegistryConfig(
 
       @Override
       public String toString() {
-        return "basic(user=" + user + ", password=***)";
+        return "basic(user=" + user + ", password=" + password + ")";
       }
     }
 
     /** A bearer token (OAuth). */
-    record Bearer(String token) implements Credentials {
+    record Bearer(Secret token) implements Credentials {
       public Bearer {
         Objects.requireNonNull(token, "token");
       }
 
       @Override
       public String authorizationHeader() {
-        return "Bearer " + token;
+        return "Bearer " + token.resolve();
       }
 
       @Override
       public String toString() {
-        return "bearer(***)";
+        return "bearer(" + token + ")";
       }
+    }
+  }
+
+  /**
+   * TLS to an {@code https} registry: a truststore (PKCS12 or JKS, detected) holding the
+   * registry's certificate or its CA, and optionally a client keystore (mutual TLS). Paths are
+   * read, and passwords resolved, when the client is created.
+   *
+   * @param truststore the truststore file, or null for the JDK's default trust store
+   * @param truststorePassword its password, or null for none
+   * @param keystore the client keystore (certificate and private key), or null for none
+   * @param keystorePassword its password (also the key's), required with a keystore
+   */
+  public record Tls(
+      String truststore, Secret truststorePassword, String keystore, Secret keystorePassword)
+      implements java.io.Serializable {
+    public Tls {
+      if (truststore == null && keystore == null) {
+        throw new IllegalArgumentException("TLS settings need a truststore or a keystore");
+      }
+      if (keystore != null && keystorePassword == null) {
+        throw new IllegalArgumentException("a client keystore needs its password");
+      }
+    }
+
+    /** The SSL context of these stores, read now. */
+    public javax.net.ssl.SSLContext sslContext() {
+      try {
+        javax.net.ssl.TrustManager[] trust = null;
+        if (truststore != null) {
+          java.security.KeyStore ts = load(truststore, truststorePassword, "truststore");
+          javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(
+              javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+          tmf.init(ts);
+          trust = tmf.getTrustManagers();
+        }
+        javax.net.ssl.KeyManager[] keys = null;
+        if (keystore != null) {
+          java.security.KeyStore ks = load(keystore, keystorePassword, "keystore");
+          javax.net.ssl.KeyManagerFactory kmf = javax.net.ssl.KeyManagerFactory.getInstance(
+              javax.net.ssl.KeyManagerFactory.getDefaultAlgorithm());
+          kmf.init(ks, keystorePassword.resolve().toCharArray());
+          keys = kmf.getKeyManagers();
+        }
+        javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
+        context.init(keys, trust, null);
+        return context;
+      } catch (java.security.GeneralSecurityException e) {
+        throw new IllegalArgumentException(
+            "cannot set up TLS to the schema registry: " + e.getMessage(), e);
+      }
+    }
+
+    private static java.security.KeyStore load(String file, Secret password, String what) {
+      char[] chars = password == null ? null : password.resolve().toCharArray();
+      try {
+        return java.security.KeyStore.getInstance(new java.io.File(file), chars);
+      } catch (java.io.IOException | java.security.GeneralSecurityException e) {
+        // the message of a wrong password is "keystore password was incorrect": no secret in it
+        throw new IllegalArgumentException(
+            "cannot read the registry " + what + " " + file + ": " + e.getMessage(), e);
+      }
+    }
+
+    @Override
+    public String toString() {
+      return "tls(truststore=" + truststore + (keystore == null ? "" : ", keystore=" + keystore)
+          + ")";
     }
   }
 }

@@ -46,16 +46,22 @@ public final class SchemaRegistryClient implements SchemaLookup, AutoCloseable {
 
   private final RegistryConfig config;
   private final HttpClient http;
+  /** Resolved once, here: the client is created where it is used (an operator's open). */
+  private final String authorization;
   private final Map<Integer, Schema> schemasById = new ConcurrentHashMap<>();
   private final Map<String, Integer> idsBySubjectAndSchema = new ConcurrentHashMap<>();
 
   public SchemaRegistryClient(RegistryConfig config) {
     this.config = config;
-    this.http =
+    HttpClient.Builder builder =
         HttpClient.newBuilder()
             .connectTimeout(config.connectTimeout())
-            .followRedirects(HttpClient.Redirect.NORMAL)
-            .build();
+            .followRedirects(HttpClient.Redirect.NORMAL);
+    if (config.tls() != null) {
+      builder.sslContext(config.tls().sslContext());
+    }
+    this.http = builder.build();
+    this.authorization = config.credentials().authorizationHeader();
   }
 
   public static SchemaRegistryClient of(String baseUrl) {
@@ -329,9 +335,8 @@ public final class SchemaRegistryClient implements SchemaLookup, AutoCloseable {
     if (body != null) {
       request.header("Content-Type", CONTENT_TYPE);
     }
-    String auth = config.credentials().authorizationHeader();
-    if (auth != null) {
-      request.header("Authorization", auth);
+    if (authorization != null) {
+      request.header("Authorization", authorization);
     }
     long started = System.nanoTime();
     Duration backoff = config.initialBackoff();
@@ -356,6 +361,14 @@ public final class SchemaRegistryClient implements SchemaLookup, AutoCloseable {
       } catch (ConnectException e) {
         lastProblem = "connection refused";
         lastCause = e;
+      } catch (javax.net.ssl.SSLException e) {
+        // not transient: asking again meets the same certificate
+        throw new RegistryException(
+            RegistryException.Kind.UNAVAILABLE, 0, 0,
+            "TLS with schema registry at " + config.baseUrl() + " failed: " + e.getMessage()
+                + "; check registry.ssl.truststore.location (it must hold the registry's"
+                + " certificate or its CA) and, for mutual TLS, registry.ssl.keystore.location",
+            e);
       } catch (HttpTimeoutException e) {
         lastProblem = "timed out after " + config.requestTimeout().toMillis() + " ms";
         lastCause = e;
@@ -389,8 +402,14 @@ public final class SchemaRegistryClient implements SchemaLookup, AutoCloseable {
             : String.format(
                 Locale.ROOT,
                 "cannot reach schema registry at %s: %s (after %d attempts, %.1f s); check the"
-                    + " registry URL and that the registry is running",
-                config.baseUrl(), lastProblem, config.maxAttempts(), seconds);
+                    + " registry URL and that the registry is running%s",
+                config.baseUrl(), lastProblem, config.maxAttempts(), seconds,
+                config.baseUrl().startsWith("https:") && lastCause != null
+                        && !(lastCause instanceof ConnectException)
+                    ? "; over https also the TLS keys registry.ssl.*: with TLS 1.3 a registry"
+                        + " that requires a client certificate closes the connection without"
+                        + " one (registry.ssl.keystore.location)"
+                    : "");
     throw new RegistryException(RegistryException.Kind.UNAVAILABLE, lastStatus, 0, message, lastCause);
   }
 

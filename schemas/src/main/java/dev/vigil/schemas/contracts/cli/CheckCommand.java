@@ -91,13 +91,15 @@ public final class CheckCommand implements Callable<Integer> {
   Format format;
 
   @Option(names = "--registry-user", paramLabel = "USER",
-      description = "Basic-auth user; the password comes from --registry-password or"
-          + " $VIGIL_REGISTRY_PASSWORD.")
+      description = "Basic-auth user; the password comes from $VIGIL_REGISTRY_PASSWORD.")
   String registryUser;
 
-  @Option(names = "--registry-password", paramLabel = "PASSWORD",
-      defaultValue = "${env:VIGIL_REGISTRY_PASSWORD}", description = "Basic-auth password.")
-  String registryPassword;
+  /** Only the environment: a password on the command line shows in the process list. */
+  String registryPassword = System.getenv("VIGIL_REGISTRY_PASSWORD");
+
+  /** Removed; kept hidden only to say so instead of "unknown option". */
+  @Option(names = "--registry-password", paramLabel = "PASSWORD", hidden = true)
+  String removedPasswordOption;
 
   @Option(names = "--registry-token", paramLabel = "TOKEN",
       defaultValue = "${env:VIGIL_REGISTRY_TOKEN}",
@@ -113,6 +115,11 @@ public final class CheckCommand implements Callable<Integer> {
       Schema candidate = SchemaFiles.read(schema);
       List<Previous> previousVersions;
       CompatibilityLevel level;
+      if (removedPasswordOption != null) {
+        return badInput(err, "--registry-password is no longer accepted: a password on the"
+            + " command line shows in the process list and the shell history; set"
+            + " $VIGIL_REGISTRY_PASSWORD instead");
+      }
       if (registry != null) {
         if (!previous.isEmpty()) {
           return badInput(err, "give either --previous files or --registry, not both");
@@ -174,7 +181,7 @@ public final class CheckCommand implements Callable<Integer> {
     if (registryUser != null) {
       if (registryPassword == null) {
         throw new IllegalArgumentException(
-            "--registry-user needs a password: --registry-password or $VIGIL_REGISTRY_PASSWORD");
+            "--registry-user needs a password: set $VIGIL_REGISTRY_PASSWORD");
       }
       return config.withCredentials(RegistryConfig.Credentials.basic(registryUser, registryPassword));
     }

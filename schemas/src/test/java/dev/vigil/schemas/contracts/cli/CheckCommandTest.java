@@ -77,6 +77,16 @@ class CheckCommandTest {
   }
 
   @Test
+  void aPasswordOnTheCommandLineIsRefusedWithoutEchoingIt() {
+    CliRun run = CliRun.of("check", "--schema", v2.toString(), "--registry",
+        "http://127.0.0.1:1", "--subject", "s", "--registry-user", "u",
+        "--registry-password", "hunter2");
+    assertThat(run.exit()).isEqualTo(2);
+    assertThat(run.err()).contains("--registry-password is no longer accepted")
+        .contains("$VIGIL_REGISTRY_PASSWORD").doesNotContain("hunter2");
+  }
+
+  @Test
   void aMalformedSchemaExitsTwoWithLineAndColumn() throws Exception {
     Path bad = write(dir, "bad.avsc", "{\"type\":\"record\",\n \"fields\": [,]}");
     CliRun run = CliRun.of("check", "--schema", bad.toString(), "--previous", v1.toString());
