@@ -70,6 +70,7 @@ public record ScoringConfig(
     Duration futureTolerance,
     StartingOffsets startingOffsets,
     Watermarks watermarks,
+    Duration bufferTimeout,
     RegistryConfig.Tls registryTls,
     Map<String, String> kafkaProperties,
     boolean startupChecks) {
@@ -133,6 +134,7 @@ public record ScoringConfig(
       new Key("watermark.idle-timeout", "1s", "A partition without records for this long stops holding the watermark back (keep it below the spec's as_of lags)."),
       new Key("watermark.alignment.max-drift", "30s", "Catch-up: a partition more than this ahead of the slowest in event time is paused, so buffers stay bounded."),
       new Key("watermark.interval", "50ms", "How often the source emits watermarks."),
+      new Key("buffer.timeout", "2ms", "How long a record may wait at each network exchange for its buffer to fill (Flink's execution.buffer-timeout.interval; Flink's default, 100ms, puts the scores' median near 50 ms)."),
       new Key("startup.checks", "true", "Before submitting, main reads the secrets and connects to Kafka as the job will; false where main runs without the secrets (a remote flink run client)."));
 
   private static final Map<String, Key> BY_NAME = byName();
@@ -405,6 +407,7 @@ public record ScoringConfig(
       Duration idle = duration("watermark.idle-timeout");
       Duration drift = duration("watermark.alignment.max-drift");
       Duration wmInterval = duration("watermark.interval");
+      Duration bufferTimeout = duration("buffer.timeout");
       boolean startupChecks = bool("startup.checks");
       boolean exactlyOnce = scoresDelivery == DeliveryGuarantee.EXACTLY_ONCE
           || featuresDelivery == DeliveryGuarantee.EXACTLY_ONCE
@@ -430,7 +433,7 @@ public record ScoringConfig(
           registryUrl, user, password, token, retryLimit, retryBackoff, spec, model, shadow, poll,
           thresholds, parallelism, maxParallelism, scoresDelivery, featuresDelivery,
           deadLettersDelivery, prefix, txTimeout, brokerMax, checkpoint, dedupe, future, starting,
-          new Watermarks(outOfOrderness, idle, drift, wmInterval),
+          new Watermarks(outOfOrderness, idle, drift, wmInterval), bufferTimeout,
           tls, java.util.Collections.unmodifiableMap(kafka), startupChecks);
     }
 
@@ -727,6 +730,7 @@ public record ScoringConfig(
     m.put("watermark.idle-timeout", Durations.format(watermarks.idleTimeout().toMillis()));
     m.put("watermark.alignment.max-drift", Durations.format(watermarks.maxDrift().toMillis()));
     m.put("watermark.interval", Durations.format(watermarks.interval().toMillis()));
+    m.put("buffer.timeout", Durations.format(bufferTimeout.toMillis()));
     m.put("startup.checks", String.valueOf(startupChecks));
     if (registryTls != null) {
       putIf(m, "registry.ssl.truststore.location", registryTls.truststore());

@@ -196,6 +196,7 @@ public final class ScoringJob {
     env.enableCheckpointing(config.checkpointInterval().toMillis());
     env.configure(new Configuration()
         .set(PipelineOptions.AUTO_WATERMARK_INTERVAL, config.watermarks().interval()));
+    env.setBufferTimeout(config.bufferTimeout().toMillis());
     // Chained operators hand records on instead of deep-copying them (Avro copies were a seventh
     // of the scoring task's time): no operator here keeps or changes a record it has emitted.
     env.getConfig().enableObjectReuse();

@@ -56,7 +56,11 @@ class DemoITCase {
     assertThat(s.get("scored").asLong()).isEqualTo(s.get("events").asLong() - bad);
     assertThat(s.get("duplicates_scored").asLong()).isZero();
     assertThat(s.get("late").asLong()).isZero();
-    assertThat(s.get("consistency_checked").asLong()).isEqualTo(1_000);
+    assertThat(s.get("out_of_order").asLong()).isZero();
+    assertThat(s.get("partitions").asInt()).as("the default input").isEqualTo(4);
+    assertThat(s.get("scores_delivery").asText()).as("with --failures").isEqualTo("exactly_once");
+    // every scored event, every feature of both entities
+    assertThat(s.get("consistency_checked").asLong()).isEqualTo(events);
     assertThat(s.get("consistency_mismatches").asLong()).isZero();
     assertThat(s.get("latency_p99_ms").asDouble()).isPositive();
     assertThat(r.err()).contains("failure 1/1: task manager killed", "Flink web UI: http://127.0.0.1:");
