@@ -341,6 +341,20 @@ public final class StandaloneCluster implements AutoCloseable {
       throw new ClusterException("cannot write the cluster's files under " + work + ": " + e, e);
     }
     flinkConfig = GlobalConfiguration.loadConfiguration(conf.toString());
+    // The memory model, before any process starts: a size too small fails here, naming it.
+    try {
+      JobManagerProcessUtils.processSpecFromConfig(flinkConfig);
+    } catch (RuntimeException e) {
+      throw new ClusterException("the JobManager's memory (--jm-memory " + options.jmMemory()
+          + ") does not work: " + e.getMessage() + "; 1g is the default");
+    }
+    try {
+      TaskExecutorProcessUtils.processSpecFromConfig(flinkConfig);
+    } catch (RuntimeException e) {
+      throw new ClusterException("the TaskManagers' memory (--tm-memory " + options.tmMemory()
+          + ") does not work: " + e.getMessage() + "; " + Options.DEFAULT_TM_MEMORY
+          + " is the default, 1g about the least that leaves the job a task heap");
+    }
   }
 
   private static String yamlValue(String v) {
