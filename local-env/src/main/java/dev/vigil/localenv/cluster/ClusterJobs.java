@@ -291,11 +291,32 @@ public final class ClusterJobs {
       List<String> errors = new ArrayList<>();
       body.path("errors").forEach(e -> errors.add(e.asText()));
       String flink = errors.isEmpty() ? r.body() : String.join("\n", errors);
+      if (flink.contains("UserSystemExitException")) {
+        hint = "the job's main() called System.exit (ScoringJob does on a bad configuration):"
+            + " its message is on the JobManager's standard output (vigil cluster:"
+            + " log/jobmanager.out in the work dir)";
+      }
       throw new ClusterException("cannot " + what + ": " + where + " answered HTTP "
-          + r.statusCode() + ". Flink says: " + firstLines(flink, 40)
+          + r.statusCode() + ". Flink says: " + causes(flink)
           + (hint.isEmpty() ? "" : "\nWhat to check: " + hint));
     }
     return body;
+  }
+
+  /**
+   * A stack trace's message and its "Caused by" lines (where the real reason is), not its frames;
+   * other text as it is, cut at 40 lines.
+   */
+  static String causes(String text) {
+    List<String> lines = new ArrayList<>();
+    String[] all = text.split("\n");
+    lines.add(all[0]);
+    for (String l : all) {
+      if (l.startsWith("Caused by:")) {
+        lines.add(l);
+      }
+    }
+    return lines.size() > 1 ? String.join("\n", lines) : firstLines(text, 40);
   }
 
   private static String firstLines(String text, int n) {

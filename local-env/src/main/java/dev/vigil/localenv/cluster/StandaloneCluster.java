@@ -284,6 +284,10 @@ public final class StandaloneCluster implements AutoCloseable {
     c.put("heartbeat.interval", "2 s");
     c.put("heartbeat.timeout", "10 s");
     c.put("classloader.resolve-order", "child-first");
+    // A job's main() runs inside the JobManager when submitted through REST: a System.exit there
+    // (ScoringJob.main exits 2 on a bad argument) would end the JobManager. THROW turns it into
+    // an error of the run request instead.
+    c.put("cluster.intercept-user-system-exit", "THROW");
     c.put("cluster.evenly-spread-out-slots", "true");
     // The same reporter as k8s/base; each process gets its own port (-D below), the range is
     // for processes started by hand from this conf dir.

@@ -11,8 +11,13 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The cluster's lifecycle on its own: a failed start leaves nothing behind; stop by pid file. */
+/**
+ * The cluster's lifecycle on its own: a failed start leaves nothing behind; a job whose main()
+ * exits does not take the JobManager with it; stop by pid file.
+ */
 class StandaloneClusterITCase {
+  static final Path JOBS_JAR = Path.of(System.getProperty("vigil.jobs.jar",
+      "../jobs/target/vigil-jobs.jar"));
   @TempDir Path dir;
 
   @Test
@@ -39,7 +44,7 @@ class StandaloneClusterITCase {
   }
 
   @Test
-  void stopReadsThePidFileAndStopsEveryProcessOfTheWorkDir() throws Exception {
+  void aJobThatExitsLeavesTheJobManagerUpAndStopReadsThePidFile() throws Exception {
     try (StandaloneCluster cluster = StandaloneCluster.start(
         StandaloneCluster.Options.defaults(dir).withTaskManagers(1))) {
       assertThat(cluster.registeredTaskManagers()).containsExactly("taskmanager-0");
@@ -52,6 +57,20 @@ class StandaloneClusterITCase {
           .containsExactly("jobmanager", "taskmanager-0");
       assertThat(StandaloneCluster.recorded(dir)).allMatch(StandaloneCluster.Recorded::alive);
       assertThat(cluster.jobManager().log()).exists();
+
+      // A bad argument: the job's main() exits, the JobManager (where it runs) does not.
+      ClusterJobs jobs = new ClusterJobs(cluster.restUrl());
+      String jar = jobs.uploadJar(JOBS_JAR);
+      assertThatThrownBy(() -> jobs.run(jar, ClusterJobs.Run.of("dev.vigil.jobs.ScoringJob",
+          List.of("--no.such.key", "1"), 1)))
+          .isInstanceOf(ClusterException.class)
+          .hasMessageContaining("/jars/" + jar + "/run answered HTTP 400")
+          .hasMessageContaining("Flink user code attempted to exit JVM")
+          .hasMessageContaining("log/jobmanager.out");
+      assertThat(cluster.jobManager().process().isAlive()).isTrue();
+      assertThat(Files.readString(cluster.logDir().resolve("jobmanager.out")))
+          .contains("key 'spec': required");
+      assertThat(jobs.jobs()).isEmpty();
 
       List<StandaloneCluster.Recorded> stopped = StandaloneCluster.stop(dir);
 
