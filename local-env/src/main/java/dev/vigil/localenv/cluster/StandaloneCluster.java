@@ -454,6 +454,11 @@ public final class StandaloneCluster implements AutoCloseable {
         + " within " + START_TIMEOUT.toSeconds() + " s; " + tail(jobManager));
   }
 
+  /** {@link #awaitTaskManagers(int, Duration)} with the start timeout (90 s). */
+  public void awaitTaskManagers(int n) {
+    awaitTaskManagers(n, START_TIMEOUT);
+  }
+
   /**
    * Waits until {@code n} TaskManagers of live processes of this cluster have registered with the
    * JobManager (REST {@code /taskmanagers}); killed ones do not count even while the JobManager
