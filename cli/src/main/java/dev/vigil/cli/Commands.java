@@ -2,6 +2,7 @@ package dev.vigil.cli;
 
 import dev.vigil.benchmarks.BenchCommand;
 import dev.vigil.localenv.DemoCommand;
+import dev.vigil.localenv.cluster.ClusterCommand;
 import dev.vigil.schemas.contracts.cli.ContractsCommand;
 import dev.vigil.statetools.StateCommand;
 import dev.vigil.transforms.cli.FeaturesCommand;
@@ -14,7 +15,7 @@ final class Commands {
 
   static List<Object> all() {
     return List.of(new ContractsCommand(), new FeaturesCommand(), new RunCommand(),
-        new StateCommand(), new DemoCommand(),
+        new StateCommand(), new DemoCommand(), new ClusterCommand(),
         new BenchCommand());
   }
 }

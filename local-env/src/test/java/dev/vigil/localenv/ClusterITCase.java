@@ -1,0 +1,390 @@
+package dev.vigil.localenv;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.vigil.avro.Transaction;
+import dev.vigil.infra.kafka.KafkaBroker;
+import dev.vigil.infra.registry.ApicurioRegistry;
+import dev.vigil.localenv.cluster.ClusterJobs;
+import dev.vigil.localenv.cluster.StandaloneCluster;
+import dev.vigil.models.demo.DemoModel;
+import dev.vigil.schemas.registry.SchemaRegistryClient;
+import dev.vigil.schemas.serde.AvroWireSerializer;
+import dev.vigil.transforms.OperatorUids;
+import dev.vigil.transforms.io.FeatureRow;
+import dev.vigil.transforms.offline.PointInTimeEvaluator;
+import dev.vigil.transforms.spec.CompiledSpec;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The shaded {@code jobs/target/vigil-jobs.jar} on a real multi-process Flink cluster ({@link
+ * StandaloneCluster}: 1 JobManager + 2 TaskManager JVMs), submitted through the REST API exactly
+ * as docs/cluster.md shows, against a real broker (input topic with 4 partitions keyed by card)
+ * and the Apicurio registry:
+ *
+ * <ol>
+ *   <li>the job runs at parallelism 2 while live payments (with bad records) stream in;
+ *   <li>a TaskManager process that holds tasks is SIGKILLed, a replacement process starts, the job
+ *       recovers from its last checkpoint;
+ *   <li>stop-with-savepoint, then the same jar restored from that savepoint at parallelism 4;
+ *   <li>meanwhile the TaskManagers' Prometheus endpoints are scraped: Vigil's metrics are there
+ *       and move;
+ *   <li>read_committed: every valid payment has exactly one Score and one FeatureVector, every bad
+ *       record exactly one dead letter with its reason; the card features equal the offline
+ *       point-in-time evaluation.
+ * </ol>
+ *
+ * Every process is stopped in the {@code finally}, on success and failure alike (and by their
+ * parent watch if this JVM dies).
+ */
+class ClusterITCase {
+  static final Path JOBS_JAR = Path.of(System.getProperty("vigil.jobs.jar",
+      "../jobs/target/vigil-jobs.jar"));
+  static final Path SPEC = Path.of("..", "examples", "features.yaml").toAbsolutePath().normalize();
+  static final int VALID = 4_500;
+  static final int BAD = 28; // four of each class
+  static final double RATE = 100; // records per second: the stream outlasts the kill and rescale
+  static final int CARDS = 200;
+
+  @TempDir Path dir;
+
+  @Test
+  @Timeout(value = 8, unit = TimeUnit.MINUTES)
+  void aKilledTaskManagerAndARescaleFromASavepointLeaveEveryRecordScoredOrDeadLetteredOnce()
+      throws Exception {
+    long t0 = System.nanoTime();
+    Deque<AutoCloseable> open = new ConcurrentLinkedDeque<>();
+    List<CompletableFuture<?>> starting = new ArrayList<>();
+    DemoKafka.PacedProducer producer = null;
+    DemoKafka.Results results = null;
+    try {
+      CompletableFuture<ApicurioRegistry> registryStart = CompletableFuture.supplyAsync(
+          () -> opened(open, ApicurioRegistry.start()));
+      CompletableFuture<StandaloneCluster> clusterStart = CompletableFuture.supplyAsync(
+          () -> opened(open, StandaloneCluster.start(
+              StandaloneCluster.Options.defaults(dir.resolve("cluster")))));
+      starting.add(registryStart);
+      starting.add(clusterStart);
+      KafkaBroker broker = opened(open, KafkaBroker.start());
+      ApicurioRegistry registryProcess = registryStart.join();
+      StandaloneCluster cluster = clusterStart.join();
+      double upSeconds = seconds(t0);
+      assertThat(cluster.taskManagers()).hasSize(2);
+      assertThat(cluster.taskManagers()).allMatch(n -> n.process().isAlive());
+
+      String bootstrap = broker.bootstrapServers();
+      SchemaRegistryClient registry = SchemaRegistryClient.of(registryProcess.confluentApiUrl());
+      AvroWireSerializer<Transaction> serializer =
+          AvroWireSerializer.forSpecific(registry, DemoCommand.SUBJECT, Transaction.class);
+      Map<String, Integer> topics = new LinkedHashMap<>();
+      topics.put(DemoCommand.INPUT, 4);
+      topics.put(DemoCommand.SCORES, 1);
+      topics.put(DemoCommand.FEATURES, 1);
+      topics.put(DemoCommand.DEAD_LETTERS, 1);
+      DemoKafka.createTopics(bootstrap, topics);
+      // One hour of event time, the merchant features' longest window: a merchant's events come
+      // from all four partitions in no defined order (TODO(issue 13)), and over a longer span
+      // one that trails its merchant's newest by more than the window would be dead-lettered as
+      // late instead of scored. Within the hour none can be.
+      Duration span = Duration.ofHours(1);
+      Instant cutover = Instant.now().minus(span).minus(Duration.ofMinutes(5))
+          .truncatedTo(ChronoUnit.SECONDS);
+      LiveStream live = LiveStream.build(7, CARDS, cutover, span, VALID, BAD, serializer);
+      int total = live.records.size();
+      Set<String> all = DemoCommand.sample(VALID, VALID, 7);
+      Path model = DemoModel.extractTo(dir.resolve("model"));
+
+      // (1) the jar through the REST API, at parallelism 2
+      long s = System.nanoTime();
+      ClusterJobs jobs = new ClusterJobs(cluster.restUrl());
+      String jarId = jobs.uploadJar(JOBS_JAR);
+      String first = jobs.run(jarId, ClusterJobs.Run.of("dev.vigil.jobs.ScoringJob",
+          args(bootstrap, registryProcess.confluentApiUrl(), model, 2), 2));
+      jobs.awaitAllTasksRunning(first, Duration.ofSeconds(90));
+      double submitSeconds = seconds(s);
+
+      producer = new DemoKafka.PacedProducer(bootstrap, DemoCommand.INPUT, live, RATE);
+      results = new DemoKafka.Results(bootstrap, DemoCommand.SCORES, DemoCommand.FEATURES,
+          DemoCommand.DEAD_LETTERS, registry, VALID, all, producer);
+      results.start();
+      producer.start();
+
+      // (2) SIGKILL a TaskManager that holds tasks, once checkpoints have completed
+      awaitAccounted(results, producer, jobs, first, total / 4, Duration.ofSeconds(90));
+      while (jobs.completedCheckpoints(first) < 2) {
+        Thread.sleep(100); // polling the checkpoint count
+      }
+      int victim = taskManagerWithTasks(cluster);
+      StandaloneCluster.Node killed = cluster.killTaskManager(victim);
+      long killedAt = System.nanoTime();
+      assertThat(killed.process().isAlive()).isFalse();
+      long accountedAtKill = results.scored.get() + results.deadLetters.get();
+      cluster.startTaskManager();
+      cluster.awaitTaskManagers(2, Duration.ofSeconds(60));
+      jobs.awaitAllTasksRunning(first, Duration.ofSeconds(120));
+      double recoverySeconds = seconds(killedAt);
+
+      // (3) stop with a savepoint, restore at parallelism 4
+      awaitAccounted(results, producer, jobs, first, total / 2, Duration.ofSeconds(120));
+      s = System.nanoTime();
+      String savepoint = jobs.stopWithSavepoint(first,
+          dir.resolve("cluster").resolve("savepoints").toUri().toString(), Duration.ofSeconds(120));
+      assertThat(jobs.awaitTerminal(first, Duration.ofSeconds(60))).isEqualTo("FINISHED");
+      long accountedAtSavepoint = results.scored.get() + results.deadLetters.get();
+      String second = jobs.run(jarId, ClusterJobs.Run.of("dev.vigil.jobs.ScoringJob",
+              args(bootstrap, registryProcess.confluentApiUrl(), model, 4), 4)
+          .fromSavepoint(savepoint, false));
+      jobs.awaitAllTasksRunning(second, Duration.ofSeconds(120));
+      double rescaleSeconds = seconds(s);
+      int maxParallelism = 0;
+      for (JsonNode v : jobs.details(second).path("vertices")) {
+        maxParallelism = Math.max(maxParallelism, v.path("parallelism").asInt());
+      }
+      assertThat(maxParallelism).as("the restored job's parallelism").isEqualTo(4);
+
+      // (4) Prometheus, while the restored job works through the rest of the stream
+      Map<String, Double> early = scrapeVigil(cluster, second);
+      awaitAccounted(results, producer, jobs, second, total, Duration.ofSeconds(150));
+      long vectorsDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (!results.sampledVectorsComplete() && System.nanoTime() < vectorsDeadline) {
+        Thread.sleep(100); // the feature-vector sink commits on its own checkpoint cycle
+      }
+      Map<String, Double> late = scrapeVigil(cluster, second);
+      double streamSeconds = (System.nanoTime() - producer.startNanos) / 1e9;
+
+      // (5) exactly once
+      results.check();
+      producer.check();
+      assertThat(producer.sent.get()).isEqualTo(total);
+      List<Integer> unscored = new ArrayList<>();
+      for (int i = 0; i < VALID && unscored.size() < 20; i++) {
+        if (results.scoreCount[i] == 0) {
+          unscored.add(i);
+        }
+      }
+      assertThat(results.scored.get()).as("valid payments scored (dead letters by reason %s;"
+          + " the first unscored valid indexes %s)", results.deadByReason, unscored)
+          .isEqualTo(VALID);
+      assertThat(results.duplicates.get()).as("ids with more than one Score").isZero();
+      assertThat(results.unexpected.get()).as("scores or vectors never expected, or repeated")
+          .isZero();
+      assertThat(results.deadLetters.get()).as("dead letters").isEqualTo(BAD);
+      for (LiveStream.Bad b : LiveStream.Bad.values()) {
+        assertThat(results.deadByReason.getOrDefault(b.reason, new java.util.concurrent.atomic
+            .AtomicLong()).get()).as("dead letters %s", b.reason).isEqualTo(live.badCount(b));
+      }
+      assertThat(results.sampledVectors).as("one FeatureVector per valid payment").hasSize(VALID);
+
+      // The card features equal the offline point-in-time values: the input is keyed by card, so
+      // each card's events reach its stage in send order, across the kill and the rescale.
+      CompiledSpec spec = CompiledSpec.load(SPEC);
+      PointInTimeEvaluator offline = new PointInTimeEvaluator(spec);
+      List<String> names = spec.spec().featureNames();
+      List<String> mismatches = new ArrayList<>();
+      for (Transaction t : live.valid) {
+        FeatureRow want = offline.process(t);
+        Map<String, Object> got = results.sampledVectors.get(t.getTransactionId().toString());
+        for (int i = 0; i < names.size(); i++) {
+          if (names.get(i).startsWith("card_")
+              && !Consistency.equal(got.get(names.get(i)), want.values()[i])
+              && mismatches.size() < 10) {
+            mismatches.add(t.getTransactionId() + " " + names.get(i) + ": streamed "
+                + got.get(names.get(i)) + ", offline " + want.values()[i]);
+          }
+        }
+      }
+      assertThat(mismatches).as("card features that differ from the offline evaluation").isEmpty();
+      // TODO(issue 13): assert the merchant features (merchant_txn_count_1h) equal the offline
+      // values too, once the topology makes them exact for an input partitioned by card; today
+      // a merchant's events arrive from several partitions in no defined order.
+
+      // Vigil's metrics on the TaskManagers' Prometheus endpoints: there, and moving.
+      String p = "flink_taskmanager_job_task_operator_vigil_";
+      assertThat(early).containsKeys(p + "scored", p + "features_card_duplicates",
+          p + "features_card_late", p + "features_merchant_late");
+      for (LiveStream.Bad b : LiveStream.Bad.values()) {
+        assertThat(early).containsKey(p + "dead_letters_" + b.reason);
+      }
+      assertThat(late.get(p + "scored")).as("vigil scored, restored job: first scrape %s", early)
+          .isGreaterThan(early.get(p + "scored"));
+      double deadEarly = early.entrySet().stream().filter(e -> e.getKey().startsWith(
+          p + "dead_letters_")).mapToDouble(Map.Entry::getValue).sum();
+      double deadLate = late.entrySet().stream().filter(e -> e.getKey().startsWith(
+          p + "dead_letters_")).mapToDouble(Map.Entry::getValue).sum();
+      assertThat(deadLate).as("dead letters counted by the restored job").isGreaterThan(deadEarly);
+
+      jobs.cancel(second);
+      assertThat(jobs.awaitTerminal(second, Duration.ofSeconds(60))).isEqualTo("CANCELED");
+      System.err.printf(Locale.ROOT, "ClusterITCase: infra + cluster up %.1f s, jar uploaded and"
+              + " running %.1f s, kill -> replacement registered and job running again %.1f s"
+              + " (%d results visible at the kill), stop-with-savepoint -> running at"
+              + " parallelism 4 %.1f s (%d results visible at the savepoint), %d records"
+              + " streamed over %.1f s, total %.1f s%n", upSeconds, submitSeconds,
+          recoverySeconds, accountedAtKill, rescaleSeconds, accountedAtSavepoint, total,
+          streamSeconds, seconds(t0));
+    } finally {
+      if (producer != null) {
+        producer.interrupt();
+      }
+      if (results != null) {
+        results.shutdown();
+      }
+      for (CompletableFuture<?> f : starting) {
+        try {
+          f.join();
+        } catch (RuntimeException e) {
+          // reported by the join above; what did start is in `open`
+        }
+      }
+      AutoCloseable c;
+      while ((c = open.pollLast()) != null) {
+        c.close();
+      }
+    }
+    assertNoProcessLeft();
+  }
+
+  /** The scoring job's arguments: the demo's settings, on this run's broker and registry. */
+  static List<String> args(String bootstrap, String registry, Path model, int parallelism) {
+    Map<String, String> keys = new LinkedHashMap<>();
+    keys.put("bootstrap.servers", bootstrap);
+    keys.put("registry.url", registry);
+    keys.put("input.topic", DemoCommand.INPUT);
+    keys.put("scores.topic", DemoCommand.SCORES);
+    keys.put("features.topic", DemoCommand.FEATURES);
+    keys.put("dead-letters.topic", DemoCommand.DEAD_LETTERS);
+    keys.put("group.id", "vigil-cluster-it");
+    keys.put("transactional.id.prefix", "vigil-cluster-it");
+    keys.put("spec", SPEC.toString());
+    keys.put("model", model.toAbsolutePath().toString());
+    keys.put("parallelism", Integer.toString(parallelism));
+    keys.put("max.parallelism", Integer.toString(OperatorUids.DEFAULT_MAX_PARALLELISM));
+    keys.put("checkpoint.interval", "1s");
+    keys.put("transaction.timeout", "1m");
+    keys.put("starting.offsets", "earliest");
+    List<String> args = new ArrayList<>();
+    keys.forEach((k, v) -> {
+      args.add("--" + k);
+      args.add(v);
+    });
+    return args;
+  }
+
+  private static <T extends AutoCloseable> T opened(Deque<AutoCloseable> open, T c) {
+    open.add(c);
+    return c;
+  }
+
+  private static double seconds(long since) {
+    return (System.nanoTime() - since) / 1e9;
+  }
+
+  /** Until {@code n} records have a visible result; fails early if the job or a thread failed. */
+  private static void awaitAccounted(DemoKafka.Results results, DemoKafka.PacedProducer producer,
+      ClusterJobs jobs, String job, long n, Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    long lastStatusCheck = 0;
+    while (results.scored.get() + results.deadLetters.get() < n) {
+      results.check();
+      producer.check();
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("only " + (results.scored.get() + results.deadLetters.get())
+            + " of " + n + " records had a visible result after " + timeout.toSeconds()
+            + " s (" + producer.sent.get() + " sent); job " + job + " is " + jobs.status(job)
+            + ", last failure: " + jobs.rootException(job));
+      }
+      if (System.nanoTime() - lastStatusCheck > TimeUnit.SECONDS.toNanos(2)) {
+        String status = jobs.status(job);
+        if (List.of("FAILED", "CANCELED", "FINISHED").contains(status)) {
+          throw new AssertionError("job " + job + " is " + status + ": " + jobs.rootException(job));
+        }
+        lastStatusCheck = System.nanoTime();
+      }
+      Thread.sleep(50); // polling the results reader's counters
+    }
+  }
+
+  /** The index in {@code cluster.taskManagers()} of one whose slots hold tasks. */
+  private static int taskManagerWithTasks(StandaloneCluster cluster) throws Exception {
+    HttpClient http = HttpClient.newHttpClient();
+    ObjectMapper json = new ObjectMapper();
+    JsonNode tms = json.readTree(http.send(HttpRequest.newBuilder(URI.create(cluster.restUrl()
+        + "/taskmanagers")).build(), HttpResponse.BodyHandlers.ofString()).body());
+    Map<String, Integer> used = new TreeMap<>();
+    for (JsonNode t : tms.path("taskmanagers")) {
+      used.put(t.path("id").asText(), t.path("slotsNumber").asInt() - t.path("freeSlots").asInt());
+    }
+    List<StandaloneCluster.Node> nodes = cluster.taskManagers();
+    for (int i = 0; i < nodes.size(); i++) {
+      if (used.getOrDefault(nodes.get(i).name(), 0) > 0) {
+        return i;
+      }
+    }
+    throw new AssertionError("no TaskManager holds a task: " + used);
+  }
+
+  private static final Pattern SAMPLE =
+      Pattern.compile("^(flink_taskmanager_job_task_operator_vigil_\\w+)\\{([^}]*)\\} (\\S+)$");
+
+  /** Vigil's metrics of {@code job} on every live TaskManager's /metrics, summed over subtasks. */
+  private static Map<String, Double> scrapeVigil(StandaloneCluster cluster, String job)
+      throws Exception {
+    HttpClient http = HttpClient.newHttpClient();
+    Map<String, Double> sums = new TreeMap<>();
+    for (StandaloneCluster.Node tm : cluster.taskManagers()) {
+      String body = http.send(HttpRequest.newBuilder(URI.create(tm.metricsUrl()))
+          .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString()).body();
+      for (String line : body.split("\n")) {
+        Matcher m = SAMPLE.matcher(line);
+        if (m.matches() && m.group(2).contains("job_id=\"" + job + "\"")) {
+          sums.merge(m.group(1), Double.parseDouble(m.group(3)), Double::sum);
+        }
+      }
+    }
+    return sums;
+  }
+
+  /** No JobManager or TaskManager process of this test's work dir is alive. */
+  private void assertNoProcessLeft() {
+    String marker = "-Dvigil.cluster.dir=" + dir.resolve("cluster").toAbsolutePath().normalize();
+    Set<Long> left = new HashSet<>();
+    ProcessHandle.allProcesses().forEach(h -> {
+      try {
+        Path cmdline = Path.of("/proc", Long.toString(h.pid()), "cmdline");
+        if (java.nio.file.Files.isReadable(cmdline) && List.of(java.nio.file.Files
+            .readString(cmdline).split("\0")).contains(marker)) {
+          left.add(h.pid());
+        }
+      } catch (Exception e) {
+        // gone meanwhile
+      }
+    });
+    assertThat(left).as("cluster processes still alive").isEmpty();
+  }
+}
