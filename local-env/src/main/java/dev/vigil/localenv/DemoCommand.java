@@ -482,6 +482,10 @@ public final class DemoCommand implements Callable<Integer> {
     // rate): alignment's drift is in event time, so the job's 30 s would pause the partitions
     // all the time. A day keeps the catch-up guard without throttling the demo.
     keys.put("watermark.alignment.max-drift", "1d");
+    // For the same reason a merchant read as of 2 s before its payment is seconds of wall clock
+    // ahead of the watermark only at real time; here it waits for the next watermark, so emit
+    // them often.
+    keys.put("watermark.interval", "10ms");
     keys.put("features.delivery", "exactly_once");
     keys.put("dead-letters.delivery", "exactly_once");
     return ScoringConfig.of(keys);
