@@ -73,13 +73,11 @@ public final class Bootstrap {
             transformation(env, e, horizon, spill, parallelism));
         keys.put(e.engine().entity(), e.states().size());
         if (e.withinLag() > 0) {
-          progressOut.printf(Locale.ROOT, "bootstrap: entity %s reads as of %s: %,d events of the"
-                  + " last %s before the cut-over are in its state, so its features of events in"
-                  + " the first %s after the cut-over count them early (not exact there)%n",
-              e.engine().entity(),
+          progressOut.printf(Locale.ROOT, "bootstrap: entity %s reads as of %s: its %,d events of"
+                  + " the last %s before the cut-over are handed to the stage to apply behind the"
+                  + " watermark, as in a stream%n", e.engine().entity(),
               Durations.format(spec.spec().timingOf(e.engine().entity()).asOfMillis()),
-              e.withinLag(), Durations.format(spec.spec().timingOf(e.engine().entity()).asOfMillis()),
-              Durations.format(spec.spec().timingOf(e.engine().entity()).asOfMillis()));
+              e.withinLag(), Durations.format(spec.spec().timingOf(e.engine().entity()).asOfMillis()));
         }
       }
       writer.write(partial.toUri().toString());
@@ -107,7 +105,7 @@ public final class Bootstrap {
       throws IOException {
     String entity = e.engine().entity();
     Path dir = Files.createDirectories(spill.resolve(entity));
-    KeyedValueFiles.write(dir, entity, e.states(), e.ids(), parallelism);
+    KeyedValueFiles.write(dir, entity, e.states(), e.ids(), e.handedOver(), parallelism);
     FileSource<KeyedValue> files = FileSource.forRecordStreamFormat(new KeyedValueFiles.Format(),
         new org.apache.flink.core.fs.Path(dir.toUri())).build();
     DataStream<KeyedValue> states =
@@ -138,7 +136,12 @@ public final class Bootstrap {
     b.append("source: {subject: ").append(s.sourceSubject()).append(", event_time: ")
         .append(s.eventTimeField()).append("}\n");
     b.append("entities:\n");
-    s.entities().forEach((k, v) -> b.append("  ").append(k).append(": ").append(v).append('\n'));
+    s.entities().forEach((k, v) -> {
+      var t = s.timingOf(k);
+      b.append("  ").append(k).append(": {key: ").append(v).append(", ordering: ")
+          .append(t.ordering().spelling()).append(", as_of: ")
+          .append(t.asOfMillis() == 0 ? "0" : t.asOfMillis() + "ms").append("}\n");
+    });
     b.append("features:\n");
     for (var f : s.features()) {
       b.append("  - {name: ").append(f.name()).append(", entity: ").append(f.entity())

@@ -38,6 +38,7 @@ final class FeatureStateFunctions {
     private final long dedupeHorizonMillis;
     private transient ValueState<byte[]> features;
     private transient MapState<String, Long> seen;
+    private transient org.apache.flink.api.common.state.ListState<byte[]> handedOver;
 
     /** @param dedupeHorizonMillis the stage's dedupe horizon; 0: no dedupe state */
     Writer(EntityEngine engine, long dedupeHorizonMillis) {
@@ -52,12 +53,16 @@ final class FeatureStateFunctions {
         seen = getRuntimeContext().getMapState(
             FeatureStates.dedupe(Duration.ofMillis(dedupeHorizonMillis)));
       }
+      handedOver = getRuntimeContext().getListState(FeatureStates.handedOver());
     }
 
     @Override
     public void processElement(KeyedValue v, Context ctx) throws Exception {
       if (v.state != null) {
         features.update(v.state);
+      }
+      if (v.handedOver != null && v.handedOver.length > 0) {
+        handedOver.update(java.util.Arrays.asList(v.handedOver));
       }
       if (seen != null && v.ids != null) {
         for (int i = 0; i < v.ids.length; i++) {

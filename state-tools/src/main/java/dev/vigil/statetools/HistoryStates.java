@@ -34,12 +34,19 @@ import org.apache.avro.generic.IndexedRecord;
 public final class HistoryStates {
   /** One entity's final states, keys in first-seen order. */
   /**
-   * @param withinLag events of the entity's last {@code as_of} before the cut-over: the job that
-   *     starts from the savepoint has them applied already, so the entity's reads in the first
-   *     {@code as_of} after the cut-over see them early (0 without a lag)
+   * @param withinLag events of the entity's last {@code as_of} before the cut-over (0 without a
+   *     lag): not applied to {@code states} but handed over, per key in {@code handedOver}, for
+   *     the stage to apply once no reader after the cut-over can need the state without them
    */
   public record EntityStates(EntityEngine engine, Map<String, byte[]> states,
-      Map<String, Map<String, Long>> ids, long withinLag) {}
+      Map<String, Map<String, Long>> ids, long withinLag,
+      Map<String, List<IndexedRecord>> handedOver) {
+
+    public EntityStates(EntityEngine engine, Map<String, byte[]> states,
+        Map<String, Map<String, Long>> ids, long withinLag) {
+      this(engine, states, ids, withinLag, Map.of());
+    }
+  }
 
   /**
    * @param events events before the cut-over, counted into the states
@@ -247,6 +254,7 @@ public final class HistoryStates {
     /** Per engine its as_of lag, and how many events fell within it before the cut-over. */
     final long[] lags;
     final long[] withinLag;
+    final List<Map<String, List<IndexedRecord>>> handedOver = new ArrayList<>();
     long events;
     long after;
     long late;
@@ -265,6 +273,9 @@ public final class HistoryStates {
       this.lags = engines.stream()
           .mapToLong(en -> spec.spec().timingOf(en.entity()).asOfMillis()).toArray();
       this.withinLag = new long[engines.size()];
+      for (int i = 0; i < engines.size(); i++) {
+        handedOver.add(new LinkedHashMap<>());
+      }
     }
 
     long timeOf(IndexedRecord e) {
@@ -282,15 +293,24 @@ public final class HistoryStates {
           continue; // the stage passes events without a key through, statelessly
         }
         Map<String, byte[]> m = states.get(i);
+        if (lags[i] > 0 && t >= cutover - lags[i]) {
+          // A read after the cut-over at t' − as_of must not see it yet when t' − as_of ≤ t:
+          // the stage applies it, as it would in a stream, once the watermark is past t + as_of.
+          withinLag[i]++;
+          handedOver.get(i).computeIfAbsent(key, k -> new ArrayList<>()).add(e);
+          if (inHorizon && engine.entity().equals(dedupeEntity)) {
+            Object id = e.get(idPos);
+            ids.get(i).computeIfAbsent(key, k -> new HashMap<>())
+                .put(id == null ? "" : id.toString(), t);
+          }
+          continue;
+        }
         EntityEngine.Result r = engine.apply(m.get(key), e);
         if (r.late()) {
           anyLate = true;
           continue; // the stage neither updates state nor remembers the id of a late event
         }
         m.put(key, r.newState());
-        if (lags[i] > 0 && t >= cutover - lags[i]) {
-          withinLag[i]++;
-        }
         if (inHorizon && engine.entity().equals(dedupeEntity)) {
           Object id = e.get(idPos);
           ids.get(i).computeIfAbsent(key, k -> new HashMap<>())
@@ -319,7 +339,7 @@ public final class HistoryStates {
             }
           }
         }
-        out.add(new EntityStates(engine, m, ids.get(i), withinLag[i]));
+        out.add(new EntityStates(engine, m, ids.get(i), withinLag[i], handedOver.get(i)));
       }
       return new Result(List.copyOf(out), events, after, late, expired, sorted, seconds);
     }

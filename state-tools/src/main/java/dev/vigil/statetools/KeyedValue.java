@@ -15,6 +15,8 @@ public final class KeyedValue {
   public byte[] state;
   public String[] ids;
   public long[] times;
+  /** Events handed over to an event-time stage ({@code HandedOverEvents}); null or empty: none. */
+  public byte[][] handedOver;
 
   public KeyedValue() {}
 

@@ -29,6 +29,14 @@ final class KeyedValueFiles {
   /** Writes {@code states} (and their dedupe ids) into {@code files} files under {@code dir}. */
   static List<Path> write(Path dir, String entity, Map<String, byte[]> states,
       Map<String, Map<String, Long>> ids, int files) throws IOException {
+    return write(dir, entity, states, ids, Map.of(), files);
+  }
+
+  /** As above, with each key's events handed over to the stage (its state may be absent). */
+  static List<Path> write(Path dir, String entity, Map<String, byte[]> states,
+      Map<String, Map<String, Long>> ids,
+      Map<String, List<org.apache.avro.generic.IndexedRecord>> handedOver, int files)
+      throws IOException {
     List<Path> paths = new ArrayList<>();
     List<DataOutputStream> outs = new ArrayList<>();
     try {
@@ -37,17 +45,26 @@ final class KeyedValueFiles {
         paths.add(p);
         outs.add(new DataOutputStream(new BufferedOutputStream(Files.newOutputStream(p), 1 << 16)));
       }
-      for (Map.Entry<String, byte[]> e : states.entrySet()) {
-        DataOutputStream out = outs.get(Math.floorMod(e.getKey().hashCode(), files));
-        writeString(out, e.getKey());
-        byte[] state = e.getValue();
+      java.util.Set<String> keys = new java.util.LinkedHashSet<>(states.keySet());
+      keys.addAll(handedOver.keySet());
+      for (String key : keys) {
+        DataOutputStream out = outs.get(Math.floorMod(key.hashCode(), files));
+        writeString(out, key);
+        byte[] state = states.getOrDefault(key, new byte[0]);
         out.writeInt(state.length);
         out.write(state);
-        Map<String, Long> seen = ids.getOrDefault(e.getKey(), Map.of());
+        Map<String, Long> seen = ids.getOrDefault(key, Map.of());
         out.writeInt(seen.size());
         for (Map.Entry<String, Long> id : seen.entrySet()) {
           writeString(out, id.getKey());
           out.writeLong(id.getValue());
+        }
+        var events = handedOver.getOrDefault(key, List.of());
+        out.writeInt(events.size());
+        for (var event : events) {
+          byte[] b = dev.vigil.transforms.flink.HandedOverEvents.encode(event);
+          out.writeInt(b.length);
+          out.write(b);
         }
       }
     } finally {
@@ -96,7 +113,14 @@ final class KeyedValueFiles {
             ids[i] = readString(in);
             times[i] = in.readLong();
           }
-          return new KeyedValue(key, state, ids, times);
+          KeyedValue v = new KeyedValue(key, state.length == 0 ? null : state, ids, times);
+          int h = in.readInt();
+          v.handedOver = new byte[h][];
+          for (int i = 0; i < h; i++) {
+            v.handedOver[i] = new byte[in.readInt()];
+            in.readFully(v.handedOver[i]);
+          }
+          return v;
         }
 
         @Override

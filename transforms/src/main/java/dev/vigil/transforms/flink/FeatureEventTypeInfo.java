@@ -10,6 +10,16 @@ public final class FeatureEventTypeInfo extends TypeInformation<FeatureEvent> {
   private final String schemaJson;
   private final int featureCount;
 
+  /** The record schema of the events, as JSON. */
+  public String schemaJson() {
+    return schemaJson;
+  }
+
+  /** The number of feature values each event carries. */
+  public int featureCount() {
+    return featureCount;
+  }
+
   public FeatureEventTypeInfo(String schemaJson, int featureCount) {
     this.schemaJson = schemaJson;
     this.featureCount = featureCount;

@@ -123,6 +123,8 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
   private transient List<FeatureEvent> restoredReads;
   private transient List<FeatureEvent> restoredUpdates;
   private transient List<String> restoredKeys;
+  /** Events a savepoint tool handed over (key, bytes), read once in {@link #open}. */
+  private transient List<Map.Entry<String, byte[]>> handedOver;
 
   /** What waits for the watermark: a read (and, without a lag, the update with it) or an update. */
   private record Waiting(long due, long seq, boolean read, String key, FeatureEvent event,
@@ -209,6 +211,10 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
           restoredKeys.add((String) key);
           s.get().forEach(restoredUpdates::add);
         });
+    handedOver = new ArrayList<>();
+    getKeyedStateBackend().applyToAllKeys(
+        VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE, FeatureStates.handedOver(),
+        (key, s) -> s.get().forEach(b -> handedOver.add(Map.entry((String) key, b))));
   }
 
   private ListStateDescriptor<FeatureEvent> readsDescriptor() {
@@ -260,6 +266,32 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
         restoredReads = null;
         restoredUpdates = null;
       }
+      if (handedOver != null && !handedOver.isEmpty()) {
+        // A bootstrap's events of the last as_of before its cut-over: waiting updates from now
+        // on (written with the others at the next barrier), no longer the tool's.
+        ListState<byte[]> tool = getRuntimeContext().getListState(FeatureStates.handedOver());
+        HandedOverEvents codec = new HandedOverEvents();
+        org.apache.avro.Schema schema = new org.apache.avro.Schema.Parser().parse(type.schemaJson());
+        long seq = Long.MIN_VALUE; // before any event of the stream, which all come later
+        Set<String> keys = new HashSet<>();
+        for (Map.Entry<String, byte[]> h : handedOver) {
+          FeatureEvent e = new FeatureEvent(codec.decode(h.getValue(), schema), seq++,
+              type.featureCount());
+          keys.add(h.getKey());
+          if (lag() == 0) {
+            setCurrentKey(h.getKey());
+            step(h.getKey(), e); // nothing reads behind it: applied at once, never emitted
+          } else {
+            waitUpdate(h.getKey(), e);
+          }
+        }
+        for (String key : keys) {
+          setCurrentKey(key);
+          tool.clear();
+        }
+        persisted.addAll(keys);
+      }
+      handedOver = null;
     }
   }
 

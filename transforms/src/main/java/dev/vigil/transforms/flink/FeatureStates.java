@@ -2,6 +2,7 @@ package dev.vigil.transforms.flink;
 
 import dev.vigil.transforms.engine.EntityEngine;
 import java.time.Duration;
+import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.StateTtlConfig;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
@@ -26,6 +27,17 @@ public final class FeatureStates {
   public static final String WAITING_READS = "waiting-reads";
 
   public static final String WAITING_UPDATES = "waiting-updates";
+
+  /**
+   * The name of the per-key list of events a savepoint tool hands over to an event-time stage
+   * ({@link HandedOverEvents}): read once on restore, then waiting like any other update.
+   */
+  public static final String HANDED_OVER = "handed-over";
+
+  /** {@link #HANDED_OVER}: each element one event with its writer schema. */
+  public static ListStateDescriptor<byte[]> handedOver() {
+    return new ListStateDescriptor<>(HANDED_OVER, BytePrimitiveArraySerializer.INSTANCE);
+  }
 
   /** The name of the per-key dedupe state (transaction ids seen) in every feature stage. */
   public static final String DEDUPE = "dedupe";

@@ -63,24 +63,14 @@ public final class FileFeatureJob {
   }
 
   /**
-   * The file source, one split per partition, read in order, with per-split watermarks trailing
-   * each split's newest event time by {@code outOfOrderness}: {@code partitions = 1} reads {@code
-   * input} itself; more reads the parts {@link #split} wrote to {@code parts}, one source subtask
-   * each (so that every split is read at once, as a consumer reads a topic's partitions).
+   * The file source, read in order, with watermarks trailing each partition's newest event time by
+   * {@code outOfOrderness}: {@code partitions = 1} reads {@code input} itself; more reads the parts
+   * {@link #split} wrote to {@code parts}, one source each, all at once (as a consumer reads a
+   * topic's partitions).
    */
   public static DataStream<FeatureEvent> source(StreamExecutionEnvironment env, CompiledSpec spec,
       Path input, int partitions, Path parts, Duration outOfOrderness) {
     int featureCount = spec.spec().features().size();
-    FileSource<FeatureEvent> files = partitions == 1
-        ? FileSource.forRecordStreamFormat(
-                new JsonLinesFormat(spec.schema(), featureCount, input.getFileName().toString()),
-                new org.apache.flink.core.fs.Path(input.toAbsolutePath().toUri()))
-            .build()
-        : FileSource.forRecordStreamFormat(
-                new JsonLinesFormat(spec.schema(), featureCount, input.getFileName().toString(),
-                    true),
-                new org.apache.flink.core.fs.Path(parts.toAbsolutePath().toUri()))
-            .build();
     EntityEngine first = spec.engines().get(0);
     long bound = outOfOrderness.toMillis();
     // A watermark after every event, not on a timer: over a file, which events are behind the
@@ -88,9 +78,36 @@ public final class FileFeatureJob {
     WatermarkStrategy<FeatureEvent> watermarks = WatermarkStrategy
         .<FeatureEvent>forGenerator(context -> new PerEventWatermarks(bound))
         .withTimestampAssigner(context -> (e, ts) -> first.eventTimeOf(e.event));
-    return env.fromSource(files, watermarks, "events: " + input.getFileName())
-        .uid(OperatorUids.SOURCE)
-        .setParallelism(partitions);
+    if (partitions == 1) {
+      FileSource<FeatureEvent> file = FileSource.forRecordStreamFormat(
+              new JsonLinesFormat(spec.schema(), featureCount, input.getFileName().toString()),
+              new org.apache.flink.core.fs.Path(input.toAbsolutePath().toUri()))
+          .build();
+      return env.fromSource(file, watermarks, "events: " + input.getFileName())
+          .uid(OperatorUids.SOURCE)
+          .setParallelism(1);
+    }
+    // One source per partition, each at parallelism 1: a FileSource hands its splits out on
+    // request, so one reader could take a second file after finishing its first, by then far
+    // ahead of it in event time, and every event of that file would be late.
+    DataStream<FeatureEvent> all = null;
+    for (int p = 0; p < partitions; p++) {
+      FileSource<FeatureEvent> part = FileSource.forRecordStreamFormat(
+              new JsonLinesFormat(spec.schema(), featureCount, input.getFileName().toString(),
+                  true),
+              new org.apache.flink.core.fs.Path(parts.resolve(partFile(p)).toAbsolutePath().toUri()))
+          .build();
+      DataStream<FeatureEvent> one = env.fromSource(part, watermarks,
+              "events: " + input.getFileName() + " partition " + p)
+          .uid(OperatorUids.SOURCE + "-partition-" + p)
+          .setParallelism(1);
+      all = all == null ? one : all.union(one);
+    }
+    return all;
+  }
+
+  static String partFile(int partition) {
+    return String.format("part-%05d.jsonl", partition);
   }
 
   /** The newest event time of the split less the bound, emitted after every event. */
@@ -133,8 +150,7 @@ public final class FileFeatureJob {
     long events = 0;
     try (BufferedReader in = Files.newBufferedReader(input, StandardCharsets.UTF_8)) {
       for (int p = 0; p < partitions; p++) {
-        out[p] = Files.newBufferedWriter(dir.resolve(String.format("part-%05d.jsonl", p)),
-            StandardCharsets.UTF_8);
+        out[p] = Files.newBufferedWriter(dir.resolve(partFile(p)), StandardCharsets.UTF_8);
       }
       String line;
       long lineNo = 0;
