@@ -9,6 +9,7 @@ import java.nio.ByteBuffer;
 import java.util.HashMap;
 import java.util.Map;
 import org.apache.avro.Schema;
+import org.apache.avro.data.TimeConversions;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.GenericDatumReader;
 import org.apache.avro.generic.GenericDatumWriter;
@@ -28,6 +29,13 @@ import org.apache.avro.io.EncoderFactory;
  * not have gets its default, or an empty value of its type.
  */
 public final class HandedOverEvents {
+  /** Writes timestamps given as {@code Instant} or as epoch millis alike. */
+  private static final GenericData DATA = new GenericData();
+
+  static {
+    DATA.addLogicalTypeConversion(new TimeConversions.TimestampMillisConversion());
+  }
+
   private final Map<String, Schema> writers = new HashMap<>();
 
   /** {@code record} with its schema, as bytes. */
@@ -37,7 +45,7 @@ public final class HandedOverEvents {
       DataOutputStream out = new DataOutputStream(bytes);
       out.writeUTF(record.getSchema().toString());
       BinaryEncoder encoder = EncoderFactory.get().binaryEncoder(out, null);
-      new GenericDatumWriter<IndexedRecord>(record.getSchema()).write(record, encoder);
+      new GenericDatumWriter<IndexedRecord>(record.getSchema(), DATA).write(record, encoder);
       encoder.flush();
       out.flush();
       return bytes.toByteArray();
