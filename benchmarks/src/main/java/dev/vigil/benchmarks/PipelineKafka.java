@@ -41,9 +41,10 @@ final class PipelineKafka {
 
   /**
    * Event {@code i} is transaction {@code "t" + i}: {@link FraudGenerator} payments (seeded, in
-   * event-time order, from a year ago), key = card_id, value = Confluent wire format.
+   * event-time order, from a year ago), key = card_id, value = Confluent wire format; {@code
+   * firstMillis} and {@code lastMillis} are the first and last event's event time.
    */
-  record Input(byte[][] keys, byte[][] values) {
+  record Input(byte[][] keys, byte[][] values, long firstMillis, long lastMillis) {
     static Input generate(String registryUrl, int n, int cards) {
       AvroWireSerializer<Transaction> serializer = AvroWireSerializer.forSpecific(
           SchemaRegistryClient.of(registryUrl), SUBJECT, Transaction.class);
@@ -53,6 +54,8 @@ final class PipelineKafka {
           FraudGenerator.generate(42, cards, start, Duration.ofDays(365), 3.0);
       byte[][] keys = new byte[n][];
       byte[][] values = new byte[n][];
+      long first = 0;
+      long last = 0;
       for (int i = 0; i < n; i++) {
         if (!it.hasNext()) {
           throw new IllegalArgumentException(cards + " cards pay " + i + " times in a year, fewer"
@@ -60,14 +63,26 @@ final class PipelineKafka {
         }
         Transaction tx = it.next().tx();
         tx.setTransactionId("t" + i);
+        last = tx.getEventTime().toEpochMilli();
+        if (i == 0) {
+          first = last;
+        }
         keys[i] = tx.getCardId().getBytes(StandardCharsets.UTF_8);
         values[i] = serializer.serialize(tx);
       }
-      return new Input(keys, values);
+      return new Input(keys, values, first, last);
     }
 
     int size() {
       return values.length;
+    }
+
+    /**
+     * How much faster than the wall clock the input's event time runs when sent at {@code rate}
+     * events per second: event-time milliseconds per wall-clock millisecond.
+     */
+    double compression(double rate) {
+      return size() < 2 ? 1 : (double) (lastMillis - firstMillis) / (size() - 1) * rate / 1000;
     }
   }
 
