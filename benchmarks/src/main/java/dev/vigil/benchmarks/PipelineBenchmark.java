@@ -35,8 +35,10 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code vigil bench pipeline}: the scoring job end to end (Kafka source, decode, features, model,
- * Kafka sinks) against a pass-through ceiling (Kafka source, decode, a Score-like record, Kafka
- * sink), under at-least-once and exactly-once sinks. A real broker (its own JVM), a real Apicurio
+ * Kafka sinks) against two ceilings, a stateless pass-through (Kafka source, decode, a Score-like
+ * record, Kafka sink: {@link PassThroughJob}) and a keyed pass-through of the job's shape (the same
+ * with the job's keyBy per entity and one trivial state read and write per keyed stage: {@link
+ * KeyedPassThroughJob}), under at-least-once and exactly-once sinks. A real broker (its own JVM), a real Apicurio
  * registry, a Flink MiniCluster with RocksDB and checkpoints. Per contender and guarantee, one job
  * measures two things in a row: (1) saturation: N events produced before the job starts, read
  * from earliest; events/s from the first score written (its {@code scored_at}) to the last score
@@ -49,19 +51,20 @@ import picocli.CommandLine.Spec;
     mixinStandardHelpOptions = true,
     sortOptions = false,
     description = {
-      "The scoring job (examples/features.yaml, the demo model) vs a decode -> encode pass-through,"
-          + " on a local Kafka broker and Apicurio registry: events/s at saturation and"
+      "The scoring job (examples/features.yaml, the demo model) vs a decode -> encode pass-through"
+          + " and a keyed pass-through of the job's shape (keyBy card -> state -> keyBy merchant ->"
+          + " state), on a local Kafka broker and Apicurio registry: events/s at saturation and"
           + " produce-to-committed-score latency at a fixed rate, per delivery guarantee.",
       "One JSON line per contender and guarantee on standard output; progress on standard error."
     })
 public final class PipelineBenchmark implements Callable<Integer> {
-  static final List<String> CONTENDERS = List.of("pass_through", "vigil");
+  static final List<String> CONTENDERS = List.of("pass_through", "keyed_pass_through", "vigil");
   static final List<String> GUARANTEES = List.of("at_least_once", "exactly_once");
 
   @Spec CommandSpec spec;
 
-  @Option(names = "--quick", description = "100,000 events, 15 s of latency: all four lines in"
-      + " under 5 minutes.")
+  @Option(names = "--quick", description = "100,000 events, 15 s of latency: all six lines in"
+      + " about 6 minutes.")
   boolean quick;
 
   @Option(names = "--events", paramLabel = "N",
@@ -100,7 +103,7 @@ public final class PipelineBenchmark implements Callable<Integer> {
   Path latenciesFile;
 
   @Option(names = "--contenders", split = ",", paramLabel = "NAME",
-      defaultValue = "pass_through,vigil",
+      defaultValue = "pass_through,keyed_pass_through,vigil",
       description = "Which to run, in order. Default: ${DEFAULT-VALUE}.")
   List<String> contenders;
 
@@ -121,9 +124,14 @@ public final class PipelineBenchmark implements Callable<Integer> {
   int cards;
 
   @Option(names = "--parallelism", defaultValue = "1", paramLabel = "P",
-      description = "Parallelism of every operator (and partitions of the input topic)."
-          + " Default: ${DEFAULT-VALUE}.")
+      description = "Parallelism of every operator. Default: ${DEFAULT-VALUE}.")
   int parallelism;
+
+  @Option(names = "--partitions", defaultValue = "4", paramLabel = "N",
+      description = "Partitions of the input topic (records keyed by card_id, so a card's events"
+          + " stay in one partition, in order); independent of --parallelism."
+          + " Default: ${DEFAULT-VALUE}.")
+  int partitions;
 
   @Option(names = "--checkpoint-interval-ms", paramLabel = "MS",
       description = "Checkpoint interval under at-least-once sinks, where scores do not wait for"
@@ -135,10 +143,11 @@ public final class PipelineBenchmark implements Callable<Integer> {
           + " checkpoint, so this bounds their latency. Default: 250.")
   long exactlyOnceCheckpointIntervalMs = 250;
 
-  @Option(names = "--buffer-timeout-ms", paramLabel = "MS",
+  @Option(names = "--buffer-timeout-ms", defaultValue = "2", paramLabel = "MS",
       description = "Flink's execution.buffer-timeout.interval (how long a network buffer may wait"
-          + " to fill before it is sent); default: Flink's own (100 ms), as deployed.")
-  Long bufferTimeoutMs;
+          + " to fill before it is sent), as docs/scoring-job.md has the cluster set it (Flink's"
+          + " own default is 100 ms). Default: ${DEFAULT-VALUE}.")
+  long bufferTimeoutMs;
 
   @Option(names = "--incremental-checkpoints", defaultValue = "true", arity = "1", paramLabel = "BOOL",
       description = "execution.checkpointing.incremental (RocksDB); true as k8s/base deploys."
@@ -155,6 +164,11 @@ public final class PipelineBenchmark implements Callable<Integer> {
       description = "Any other Flink configuration of the job (experiments), e.g."
           + " --flink state.backend.rocksdb.writebuffer.size=4mb; repeatable.")
   Map<String, String> flinkExtra = new LinkedHashMap<>();
+
+  @Option(names = "--job", paramLabel = "KEY=VALUE", hidden = true,
+      description = "Any other key of the job's configuration (ScoringConfig; experiments), e.g."
+          + " --job watermark.alignment.max-drift=1h; repeatable.")
+  Map<String, String> jobExtra = new LinkedHashMap<>();
 
   @Option(names = "--state-backend", defaultValue = "rocksdb", hidden = true,
       description = "state.backend.type: rocksdb (as deployed) or hashmap (to see what RocksDB's"
@@ -174,6 +188,20 @@ public final class PipelineBenchmark implements Callable<Integer> {
       description = "Give up waiting for the scores of a phase after this long (default 900;"
           + " --quick 120).")
   Integer capSeconds;
+
+  /** The job's default {@code watermark.alignment.max-drift} (ScoringConfig, k8s/). */
+  static final int DEPLOYED_MAX_DRIFT_SECONDS = 30;
+
+  /**
+   * The {@code watermark.alignment.max-drift} of the jobs: the deployed 30 s scaled by how much
+   * faster than the wall clock the input's event time runs at the rate. A year of 10,000 cards'
+   * payments sent at 5,000/s moves each partition's event time ~14,400 s per second, so 30 s of
+   * event time is a few events of a partition: split alignment would pause partitions all the
+   * time (p50 244 ms against 8 ms on one partition, for the stateless pass-through), which live
+   * traffic, whose event time is the wall clock's, never does. Scaled, it is what 30 s is in
+   * production: the same number of events ahead of the slowest partition.
+   */
+  private String alignmentDrift;
 
   /** One contender under one guarantee. */
   record Result(String contender, String guarantee, long events, double eventsPerSecond,
@@ -207,6 +235,14 @@ public final class PipelineBenchmark implements Callable<Integer> {
     if (checkpointIntervalMs <= 0 || exactlyOnceCheckpointIntervalMs <= 0) {
       throw new ParameterException(spec.commandLine(), "checkpoint intervals must be positive,"
           + " got " + checkpointIntervalMs + " and " + exactlyOnceCheckpointIntervalMs + " ms");
+    }
+    if (partitions < 1 || parallelism < 1) {
+      throw new ParameterException(spec.commandLine(), "--partitions and --parallelism must be"
+          + " positive, got " + partitions + " and " + parallelism);
+    }
+    if (bufferTimeoutMs < 0) {
+      throw new ParameterException(spec.commandLine(), "--buffer-timeout-ms must be 0 or more,"
+          + " got " + bufferTimeoutMs);
     }
     if (jitSettleSeconds != null && jitSettleSeconds < 0) {
       throw new ParameterException(spec.commandLine(), "--jit-settle-seconds must be 0 or more,"
@@ -249,12 +285,17 @@ public final class PipelineBenchmark implements Callable<Integer> {
       PipelineKafka.Input input = PipelineKafka.Input.generate(registry.confluentApiUrl(),
           Math.max(n + paced, jit + settleEvents), cards);
       System.err.printf(Locale.ROOT, "bench pipeline: %,d events pre-produced per job, then %,d"
-          + " at %,.0f/s (latency after the first %d s); %,d cards; parallelism %d, RocksDB,"
-          + " checkpoints every %,d ms (at-least-once) and %,d ms (exactly-once), buffer timeout"
-          + " %s%s%s%n", n, paced, rate, warmup, cards, parallelism, checkpointIntervalMs,
-          exactlyOnceCheckpointIntervalMs,
-          bufferTimeoutMs == null ? "Flink's default" : bufferTimeoutMs + " ms",
-          objectReuse ? ", object reuse" : "", changelog ? ", changelog state backend" : "");
+          + " at %,.0f/s (latency after the first %d s); %,d cards; %d input partitions,"
+          + " parallelism %d, RocksDB, checkpoints every %,d ms (at-least-once) and %,d ms"
+          + " (exactly-once), buffer timeout %d ms%s%s%n", n, paced, rate, warmup, cards,
+          partitions, parallelism, checkpointIntervalMs, exactlyOnceCheckpointIntervalMs,
+          bufferTimeoutMs, objectReuse ? ", object reuse" : "", changelog ? ", changelog state backend" : "");
+      alignmentDrift = jobExtra.getOrDefault("watermark.alignment.max-drift",
+          Math.round(DEPLOYED_MAX_DRIFT_SECONDS * Math.max(1, input.compression(rate))) + "s");
+      System.err.printf(Locale.ROOT, "bench pipeline: the input's event time runs %,.0fx the wall"
+          + " clock at %,.0f/s; watermark.alignment.max-drift %s (the deployed %d s, as many"
+          + " events)%n", input.compression(rate), rate, alignmentDrift,
+          DEPLOYED_MAX_DRIFT_SECONDS);
       int runId = 0;
       if (jit > 0) {
         for (String guarantee : guarantees) {
@@ -299,7 +340,7 @@ public final class PipelineBenchmark implements Callable<Integer> {
       CompiledSpec compiled, Path model, PipelineKafka.Input input, int n, int warm, int paced,
       Duration cap, Path work) throws Exception {
     String name = "bench" + runId + "." + contender + "." + guarantee;
-    PipelineKafka.createTopic(bootstrap, name + ".in", parallelism);
+    PipelineKafka.createTopic(bootstrap, name + ".in", partitions);
     for (String t : List.of(".scores", ".features", ".dead")) {
       PipelineKafka.createTopic(bootstrap, name + t, 1);
     }
@@ -327,6 +368,8 @@ public final class PipelineBenchmark implements Callable<Integer> {
     keys.put("scores.delivery", guarantee);
     keys.put("features.delivery", guarantee);
     keys.put("dead-letters.delivery", guarantee);
+    keys.put("watermark.alignment.max-drift", alignmentDrift);
+    keys.putAll(jobExtra);
     ScoringConfig config = ScoringConfig.of(keys);
 
     Path chk = work.resolve("checkpoints-" + runId);
@@ -338,9 +381,7 @@ public final class PipelineBenchmark implements Callable<Integer> {
     flink.setString("execution.checkpointing.num-retained", "1");
     flink.setString("parallelism.default", Integer.toString(parallelism));
     flink.setString("rest.bind-address", "127.0.0.1");
-    if (bufferTimeoutMs != null) {
-      flink.setString("execution.buffer-timeout.interval", bufferTimeoutMs + " ms");
-    }
+    flink.setString("execution.buffer-timeout.interval", bufferTimeoutMs + " ms");
     if (objectReuse) {
       flink.setString("pipeline.object-reuse", "true");
     }
@@ -355,6 +396,9 @@ public final class PipelineBenchmark implements Callable<Integer> {
     if (contender.equals("vigil")) {
       ScoringJob.defineWorkflow(env, config, compiled, ScoringJob.source(env, config, null),
           Sinks.kafka(config));
+    } else if (contender.equals("keyed_pass_through")) {
+      KeyedPassThroughJob.defineWorkflow(env, config, compiled, ScoringJob.source(env, config,
+          null), Sinks.kafka(config).scores());
     } else {
       PassThroughJob.defineWorkflow(env, config, compiled, ScoringJob.source(env, config, null),
           Sinks.kafka(config).scores());

@@ -41,9 +41,18 @@ final class PipelineKafka {
 
   /**
    * Event {@code i} is transaction {@code "t" + i}: {@link FraudGenerator} payments (seeded, in
-   * event-time order, from a year ago), key = card_id, value = Confluent wire format.
+   * event-time order, from a year ago), key = card_id, value = Confluent wire format; {@code
+   * firstMillis} and {@code lastMillis} are the first and last event's event time.
    */
-  record Input(byte[][] keys, byte[][] values) {
+  record Input(byte[][] keys, byte[][] values, long firstMillis, long lastMillis) {
+    /**
+     * Event {@code i}'s value with its {@code event_time} set to {@code millis}: the paced phase's
+     * events happen when they are sent, as live traffic does.
+     */
+    byte[] valueAt(int i, long millis) {
+      return withEventTime(values[i], millis);
+    }
+
     static Input generate(String registryUrl, int n, int cards) {
       AvroWireSerializer<Transaction> serializer = AvroWireSerializer.forSpecific(
           SchemaRegistryClient.of(registryUrl), SUBJECT, Transaction.class);
@@ -53,6 +62,8 @@ final class PipelineKafka {
           FraudGenerator.generate(42, cards, start, Duration.ofDays(365), 3.0);
       byte[][] keys = new byte[n][];
       byte[][] values = new byte[n][];
+      long first = 0;
+      long last = 0;
       for (int i = 0; i < n; i++) {
         if (!it.hasNext()) {
           throw new IllegalArgumentException(cards + " cards pay " + i + " times in a year, fewer"
@@ -60,15 +71,59 @@ final class PipelineKafka {
         }
         Transaction tx = it.next().tx();
         tx.setTransactionId("t" + i);
+        last = tx.getEventTime().toEpochMilli();
+        if (i == 0) {
+          first = last;
+        }
         keys[i] = tx.getCardId().getBytes(StandardCharsets.UTF_8);
         values[i] = serializer.serialize(tx);
       }
-      return new Input(keys, values);
+      return new Input(keys, values, first, last);
     }
 
     int size() {
       return values.length;
     }
+
+    /**
+     * How much faster than the wall clock the input's event time runs when sent at {@code rate}
+     * events per second: event-time milliseconds per wall-clock millisecond.
+     */
+    double compression(double rate) {
+      return size() < 2 ? 1 : (double) (lastMillis - firstMillis) / (size() - 1) * rate / 1000;
+    }
+  }
+
+  /**
+   * A wire-format Transaction with another {@code event_time}: after the 5-byte frame, the Avro
+   * binary fields transaction_id, card_id, merchant_id (strings), amount_cents (long), currency
+   * (string), then event_time (long), each a zig-zag varint or a varint length and bytes.
+   */
+  static byte[] withEventTime(byte[] wire, long millis) {
+    int[] pos = {5};
+    for (int f = 0; f < 3; f++) {
+      int length = (int) ScoreWatcher.varlong(wire, pos); // read before pos[0] is
+      pos[0] += length;
+    }
+    ScoreWatcher.varlong(wire, pos);
+    int currency = (int) ScoreWatcher.varlong(wire, pos);
+    pos[0] += currency;
+    int start = pos[0];
+    ScoreWatcher.varlong(wire, pos);
+    int end = pos[0];
+    byte[] time = new byte[10];
+    int len = 0;
+    long z = (millis << 1) ^ (millis >> 63);
+    while ((z & ~0x7fL) != 0) {
+      time[len++] = (byte) ((z & 0x7f) | 0x80);
+      z >>>= 7;
+    }
+    time[len++] = (byte) z;
+    byte[] out = new byte[wire.length - (end - start) + len];
+    System.arraycopy(wire, 0, out, 0, start);
+    System.arraycopy(time, 0, out, start, len);
+    System.arraycopy(wire, end, out, start + len, wire.length - end);
+    return out;
   }
 
   static Admin admin(String bootstrap) {
@@ -115,7 +170,11 @@ final class PipelineKafka {
   /**
    * Sends events {@code [from, to)} at {@code rate} per second: every half millisecond, the events
    * due by now, each stamped (System.nanoTime, just before {@code send}) in {@code producedAt} and,
-   * in its Kafka timestamp, with the wall clock. No linger: a record leaves when it is sent.
+   * in its Kafka timestamp and its {@code event_time}, with the wall clock: live traffic, whose
+   * event time is the time it is sent (the pre-produced events are a year of payments, whose
+   * event time runs ~14,000x the wall clock at 5,000/s, so that a 2 s {@code as_of} lag is a
+   * fraction of a millisecond of sending and the merchant stage waits for the next watermark,
+   * every 50 ms). No linger: a record leaves when it is sent.
    */
   static final class PacedProducer extends Thread {
     private final String bootstrap;
@@ -157,7 +216,7 @@ final class PipelineKafka {
           for (; i < due; i++) {
             producedAt[i] = System.nanoTime();
             producer.send(new ProducerRecord<>(topic, null, wall, input.keys()[i],
-                input.values()[i]), (m, e) -> {
+                input.valueAt(i, wall)), (m, e) -> {
                   if (e != null) {
                     failed.compareAndSet(null, e);
                   }
@@ -270,7 +329,7 @@ final class PipelineKafka {
       return varlong(wire, pos);
     }
 
-    private static long varlong(byte[] b, int[] pos) {
+    static long varlong(byte[] b, int[] pos) {
       long raw = 0;
       int shift = 0;
       while (true) {
