@@ -85,8 +85,10 @@ final class LocalServices implements AutoCloseable {
     c.setString("restart-strategy.type", "fixed-delay");
     c.setString("restart-strategy.fixed-delay.attempts", "50");
     c.setString("restart-strategy.fixed-delay.delay", "1 s");
-    // A killed task manager is noticed by its closed connection; do not wait for heartbeats.
-    c.setString("heartbeat.timeout", "10 s");
+    // A killed task manager is noticed by its closed connection, not by heartbeats; 30 s (not
+    // 10) so that a machine loaded by other work does not time a live one out (seen at load 20,
+    // the job restarting every 10-20 s).
+    c.setString("heartbeat.timeout", "30 s");
     MiniCluster cluster = new MiniCluster(new MiniClusterConfiguration.Builder()
         .setConfiguration(c)
         .setNumTaskManagers(1)
