@@ -75,9 +75,11 @@ public final class ScoringJob {
         KafkaPreflight.check(config, PREFLIGHT_TIMEOUT);
       }
     } catch (ConfigException | SpecException | ModelException e) {
+      // Thrown, never System.exit: submitted through the REST API, main runs inside the
+      // JobManager, and an exit would stop it (seen on the standalone cluster). `flink run`
+      // prints the message and fails; the REST API answers 400 with it.
       System.err.println(e.getMessage());
-      System.exit(2);
-      return;
+      throw new IllegalArgumentException(e.getMessage(), e);
     }
     LOG.info("starting the scoring job with {}", config);
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
