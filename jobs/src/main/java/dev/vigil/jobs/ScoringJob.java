@@ -28,32 +28,29 @@ import org.slf4j.LoggerFactory;
  * <ol>
  *   <li><b>source</b> ({@link OperatorUids#SOURCE}): Kafka {@code input.topic}, raw bytes with
  *       topic/partition/offset/timestamp ({@link RawRecord}), {@code isolation.level =
- *       read_committed}; offsets in checkpoint state. No watermarks: no operator uses event-time
- *       timers, lateness is per key (below).
+ *       read_committed}; offsets in checkpoint state. Each record is decoded in the deserializer
+ *       ({@link RecordDecoder}), so that the watermarks, per partition ({@link #watermarks}:
+ *       bounded out-of-orderness, idleness, alignment), see its event time.
  *   <li><b>decode + validate</b> ({@link OperatorUids#DECODE}, stateless, chained to the source):
- *       {@link DecodeFunction}; bad records → dead letters (not_framed, unknown_schema_id,
- *       undecodable, incompatible_writer_schema, registry_unavailable, missing_entity_key,
- *       event_time_out_of_range, negative_amount).
- *   <li><b>feature stages</b> ({@link OperatorUids#features}(entity), one per entity): keyed by the
- *       entity key; state: one tile value per key (TTL: the entity's longest window plus its tail,
- *       none with a lifetime feature) and the key's transaction ids of the dedupe horizon (TTL:
- *       {@code dedupe.horizon}). Fan-out from the decoder so that each key's events keep source
- *       order; with several entities a join ({@link OperatorUids#FEATURES_JOIN}, keyed by seq,
- *       state only while an event is in flight) puts the values back together. Late policy: an
- *       event older than its key's newest by more than the entity's longest window changes no
- *       state and is marked late; a transaction id seen within the horizon is marked duplicate.
- *   <li><b>score</b> ({@link OperatorUids#SCORE}, stateless): {@link ScoreFunction}; late and
- *       duplicate events → dead letters, never scored; the rest → one Score + one FeatureVector.
+ *       {@link DecodeFunction} routes the decoder's outcome; bad records → dead letters
+ *       (not_framed, unknown_schema_id, undecodable, incompatible_writer_schema,
+ *       registry_unavailable, missing_entity_key, event_time_out_of_range, negative_amount).
+ *   <li><b>feature stages</b> ({@link OperatorUids#features}(entity), one per entity, one after
+ *       the other): keyed by the entity key; state: one tile value per key (TTL: the entity's
+ *       longest window plus its tail, none with a lifetime feature), the events waiting for the
+ *       watermark (event-time stages), and in the first stage the key's transaction ids of the
+ *       dedupe horizon (TTL: {@code dedupe.horizon}). Order and lag per entity from the spec
+ *       (docs/feature-spec.md, "Order and lag"): exact at any partitioning. Late policy: an event
+ *       behind the watermark is applied at once, read from the state as it is, counted and
+ *       scored; a transaction id seen within the horizon is marked duplicate.
+ *   <li><b>score</b> ({@link OperatorUids#SCORE}, stateless): {@link ScoreFunction}; duplicates →
+ *       dead letters, never scored; the rest → one Score + one FeatureVector.
  *   <li><b>sinks</b>: Kafka {@code scores.topic} ({@link OperatorUids#SINK_SCORES}), {@code
  *       features.topic} ({@link OperatorUids#SINK_FEATURES}), and, behind a per-reason counter
  *       ({@link OperatorUids#DEAD_LETTER_METRICS}), {@code dead-letters.topic} ({@link
  *       OperatorUids#SINK_DEAD_LETTERS}); each exactly-once (Kafka transactions committed on
  *       checkpoints) or at-least-once, per sink.
  * </ol>
- *
- * <p>Per-key exactness (streaming = offline backfill) holds for the entity the input topic is
- * partitioned by (its events are in one partition, in order); other entities see their events in
- * partition-interleaved order, within a key's longest window still counted, values best effort.
  */
 public final class ScoringJob {
   private static final Logger LOG = LoggerFactory.getLogger(ScoringJob.class);

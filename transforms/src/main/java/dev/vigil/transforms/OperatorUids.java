@@ -21,8 +21,8 @@ public final class OperatorUids {
   public static final String DEAD_LETTER_METRICS = "vigil-dead-letter-metrics-v1";
 
   /**
-   * Joins the entity stages' values of one event back together (specs with several entities).
-   * v2: in-flight events on the heap, keyed state only for what a barrier finds in flight.
+   * Retired: the join of the fanned-out entity stages (the stages now chain). A savepoint that
+   * has it restores with allowNonRestoredState (it held only events in flight at a barrier).
    */
   public static final String FEATURES_JOIN = "vigil-features-join-v2";
 
