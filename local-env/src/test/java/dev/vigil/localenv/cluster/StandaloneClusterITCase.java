@@ -66,7 +66,7 @@ class StandaloneClusterITCase {
           List.of("--no.such.key", "1"), 1)))
           .isInstanceOf(ClusterException.class)
           .hasMessageContaining("/jars/" + jar + "/run answered HTTP 400")
-          .hasMessageContaining("key 'spec': required");
+          .hasMessageContaining("problems in the configuration");
       assertThat(cluster.jobManager().process().isAlive()).isTrue();
       assertThat(Files.readString(cluster.logDir().resolve("jobmanager.out")))
           .contains("key 'spec': required");
