@@ -138,14 +138,16 @@ public final class ScoringJob {
   /**
    * Event time per partition: the watermark trails each partition's newest event time by {@code
    * watermark.out-of-orderness}; a partition quiet for {@code watermark.idle-timeout} stops holding
-   * it back; in a catch-up a partition more than {@code watermark.alignment.max-drift} ahead of the
+   * it back (before its first record, after a longer grace: {@link PartitionWatermarks}); in a catch-up a partition more than {@code watermark.alignment.max-drift} ahead of the
    * slowest is paused (split-level alignment), so what the stages hold back stays bounded.
    */
   public static WatermarkStrategy<RawRecord> watermarks(ScoringConfig.Watermarks w,
       RecordDecoder decoder) {
-    return WatermarkStrategy.<RawRecord>forBoundedOutOfOrderness(w.outOfOrderness())
+    Duration bound = w.outOfOrderness();
+    Duration idle = w.idleTimeout(); // the lambda is serialized: capture no config record
+    return WatermarkStrategy.<RawRecord>forGenerator(context -> new PartitionWatermarks(
+            bound, idle, context.getInputActivityClock()))
         .withTimestampAssigner(context -> RawRecordDeserializer.eventTime(decoder))
-        .withIdleness(w.idleTimeout())
         .withWatermarkAlignment("vigil-input", w.maxDrift(),
             w.interval().compareTo(Duration.ofSeconds(1)) < 0 ? w.interval().multipliedBy(4)
                 : w.interval());
