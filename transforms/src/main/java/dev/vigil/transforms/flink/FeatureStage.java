@@ -108,6 +108,8 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
   private transient Counter missingKey;
   private transient Counter duplicates;
   private transient Counter forced;
+  private transient Counter cacheHits;
+  private transient Counter cacheMisses;
 
   // Event-time order: what waits for the watermark, on the heap (written to state at barriers).
   private transient PriorityQueue<Waiting> queue;
@@ -240,6 +242,13 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
     missingKey = group.counter("missing_key");
     duplicates = group.counter("duplicates");
     forced = group.counter("forced");
+    cacheHits = group.counter("cache_hits");
+    cacheMisses = group.counter("cache_misses");
+    group.gauge("cache_hit_ratio", () -> {
+      long h = cacheHits.getCount();
+      long all = h + cacheMisses.getCount();
+      return all == 0 ? 1.0 : (double) h / all;
+    });
     // The same counts as job-wide accumulators (all entities, all subtasks): what a run reports.
     lateCounter = both(lateCounter, ACC_LATE);
     outOfOrder = both(outOfOrder, ACC_OUT_OF_ORDER);
@@ -252,6 +261,9 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
       waitingReads = getRuntimeContext().getListState(readsDescriptor());
       waitingUpdates = getRuntimeContext().getListState(updatesDescriptor());
       group.gauge("waiting", () -> queue.size());
+      // How far the stage's event time is behind the wall clock (−1 before the first watermark).
+      group.gauge("watermark_lag_ms", () -> watermark == Long.MIN_VALUE ? -1L
+          : Math.max(0, now() - watermark));
       getProcessingTimeService().registerTimer(now() + Math.max(50, maxWaitMillis / 4),
           this::releaseOverdue);
       if (restoredKeys != null) {
@@ -461,8 +473,10 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
     if (cache != null) {
       int cached = cache.find(key, key.hashCode());
       if (cached >= 0) {
+        cacheHits.inc();
         return cache.stateOf(cached);
       }
+      cacheMisses.inc();
     }
     return state.value();
   }
@@ -517,10 +531,12 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
     int cached = cache.find(key, hash);
     EntityEngine.InPlace r;
     if (cached >= 0) {
+      cacheHits.inc();
       cache.markReferenced(cached);
       // The cache's own buffer (from the engine; the backend gets copies): overwritten in place.
       r = engine.applyInPlace(cache.value(cached), cache.length(cached), true, e.event);
     } else {
+      cacheMisses.inc();
       byte[] stored = state.value(); // the backend's: read only
       r = engine.applyInPlace(stored, stored == null ? 0 : stored.length, false, e.event);
     }
