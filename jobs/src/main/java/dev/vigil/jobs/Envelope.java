@@ -1,48 +1,31 @@
 package dev.vigil.jobs;
 
+import dev.vigil.transforms.flink.JobEnvelope;
 import dev.vigil.transforms.spec.CompiledSpec;
-import dev.vigil.transforms.spec.SpecException;
 import java.nio.ByteBuffer;
-import java.util.ArrayList;
-import java.util.List;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericData;
 import org.apache.avro.generic.IndexedRecord;
 
 /**
- * The record the feature stages carry: the source record's fields (same positions, so the spec's
- * engines read it unchanged) followed by what the job needs after the stages: the original value
- * bytes (a late or duplicate event is dead-lettered with them, exactly as consumed) and the Kafka
- * timestamp (scoring latency). Its own record name, so Avro never resolves it to a generated class.
+ * The record the feature stages carry ({@link JobEnvelope}: the source record's fields, then the
+ * original value bytes and the Kafka timestamp), and how the job fills and reads it.
  */
 public final class Envelope {
-  public static final String NAME = "dev.vigil.jobs.ScoringEnvelope";
-  public static final String ORIGINAL = "vigil_original_value";
-  public static final String KAFKA_TIMESTAMP = "vigil_kafka_timestamp";
+  public static final String NAME = JobEnvelope.NAME;
+  public static final String ORIGINAL = JobEnvelope.ORIGINAL;
+  public static final String KAFKA_TIMESTAMP = JobEnvelope.KAFKA_TIMESTAMP;
 
   private Envelope() {}
 
   /** The envelope schema of {@code source}: its fields, then the two job fields. */
   public static Schema schemaOf(Schema source) {
-    List<Schema.Field> fields = new ArrayList<>();
-    for (Schema.Field f : source.getFields()) {
-      fields.add(new Schema.Field(f, f.schema()));
-    }
-    fields.add(new Schema.Field(ORIGINAL, Schema.create(Schema.Type.BYTES),
-        "the record's value bytes exactly as consumed", null));
-    fields.add(new Schema.Field(KAFKA_TIMESTAMP, Schema.create(Schema.Type.LONG),
-        "the record's Kafka timestamp, epoch millis", null));
-    return Schema.createRecord(NAME, "A source record on its way through the scoring job",
-        null, false, fields);
+    return JobEnvelope.schemaOf(source);
   }
 
   /** {@code spec} compiled against its envelope schema: same features, same field positions. */
   public static CompiledSpec compile(CompiledSpec spec) {
-    try {
-      return CompiledSpec.compile(spec.spec(), schemaOf(spec.schema()), "scoring envelope");
-    } catch (SpecException e) {
-      throw new IllegalStateException("the envelope schema keeps every source field: " + e, e);
-    }
+    return JobEnvelope.compile(spec);
   }
 
   /** {@code record} (of the source schema) in an envelope of {@code schema}. */

@@ -21,7 +21,11 @@ import picocli.CommandLine.Spec;
           + " history up to the old savepoint's cut-over, every existing feature's state carried"
           + " over byte for byte.",
       "Refuses a spec that removes or changes a feature, and a history that does not match the"
-          + " savepoint."
+          + " savepoint.",
+      "A running job's savepoint (stop-with-savepoint) has no cut-over: give --old-spec, the"
+          + " spec the job ran, and as --input the events the job had consumed (a superset such"
+          + " as the whole input topic will do: each key's history stops at its newest applied"
+          + " event); the events waiting in event-time stages are carried over."
     })
 public final class AddFeatureCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
@@ -42,6 +46,15 @@ public final class AddFeatureCommand implements Callable<Integer> {
       description = "The savepoint directory to write.")
   Path out;
 
+  @Option(names = "--old-spec", paramLabel = "OLD.yaml",
+      description = "For a running job's savepoint (no stamp): the spec the job ran.")
+  Path oldSpecFile;
+
+  @Option(names = "--dedupe-horizon", defaultValue = "24h", paramLabel = "DURATION",
+      description = "For a running job's savepoint: the job's dedupe.horizon (the first"
+          + " entity's dedupe state). Default: ${DEFAULT-VALUE}.")
+  String dedupeHorizon;
+
   @Option(names = "--parallelism", defaultValue = "2", paramLabel = "N") int parallelism;
 
   @Option(names = "--force", description = "Replace an existing --savepoint-out directory.")
@@ -53,10 +66,16 @@ public final class AddFeatureCommand implements Callable<Integer> {
     try {
       CompiledSpec compiled = CommandSupport.spec(specFile);
       PrintStream progress = new PrintStream(new WriterStream(err), true, StandardCharsets.UTF_8);
+      AddFeature.JobSavepoint job = null;
+      if (oldSpecFile != null) {
+        long horizon = CommandSupport.horizon(dedupeHorizon);
+        job = new AddFeature.JobSavepoint(CommandSupport.spec(oldSpecFile), horizon);
+      }
       AddFeature.Summary s = AddFeature.run(savepoint, compiled, input, out, parallelism, force,
-          progress);
-      err.printf(Locale.ROOT, "add-feature: %s: entities %s, cut-over %s, in %.1f s%n", out,
-          s.entities(), s.stamp().cutover(), s.seconds());
+          progress, job);
+      err.printf(Locale.ROOT, "add-feature: %s: entities %s, %s, in %.1f s%n", out,
+          s.entities(), s.stamp() == null ? "from a job's savepoint"
+              : "cut-over " + s.stamp().cutover(), s.seconds());
       err.flush();
       return 0;
     } catch (StateToolException e) {

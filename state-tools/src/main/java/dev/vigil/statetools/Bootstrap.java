@@ -103,16 +103,26 @@ public final class Bootstrap {
   static StateBootstrapTransformation<KeyedValue> transformation(StreamExecutionEnvironment env,
       HistoryStates.EntityStates e, long dedupeHorizonMillis, Path spill, int parallelism)
       throws IOException {
+    return transformation(env, e, dedupeHorizonMillis, spill, parallelism, Map.of(), null);
+  }
+
+  /**
+   * As above, carrying a job's waiting (and handed-over) events per key from {@code waiting},
+   * moved to the new spec's event type by {@code moving}.
+   */
+  static StateBootstrapTransformation<KeyedValue> transformation(StreamExecutionEnvironment env,
+      HistoryStates.EntityStates e, long dedupeHorizonMillis, Path spill, int parallelism,
+      Map<String, KeyedValue> waiting, FeatureStateFunctions.Waiting moving) throws IOException {
     String entity = e.engine().entity();
     Path dir = Files.createDirectories(spill.resolve(entity));
-    KeyedValueFiles.write(dir, entity, e.states(), e.ids(), e.handedOver(), parallelism);
+    KeyedValueFiles.write(dir, entity, e.states(), e.ids(), e.handedOver(), waiting, parallelism);
     FileSource<KeyedValue> files = FileSource.forRecordStreamFormat(new KeyedValueFiles.Format(),
         new org.apache.flink.core.fs.Path(dir.toUri())).build();
     DataStream<KeyedValue> states =
         env.fromSource(files, WatermarkStrategy.noWatermarks(), "states: " + entity);
     return OperatorTransformation.bootstrapWith(states)
         .keyBy(new FeatureStateFunctions.ByKey(), org.apache.flink.api.common.typeinfo.Types.STRING)
-        .transform(new FeatureStateFunctions.Writer(e.engine(), dedupeHorizonMillis));
+        .transform(new FeatureStateFunctions.Writer(e.engine(), dedupeHorizonMillis, moving));
   }
 
   static SavepointStamp stamp(String tool, CompiledSpec spec, int maxParallelism,

@@ -66,6 +66,32 @@ public final class HistoryStates {
   private HistoryStates() {}
 
   /**
+   * Which events of history count into one key's state, when the state to match is not at one
+   * cut-over for all keys but where a running job left each key ({@code add-feature} on a job's
+   * savepoint). With a cut, there is no cut-over: every event of the file is offered, and no key
+   * is dropped for its TTL (the savepoint says which keys there are).
+   */
+  public interface KeyCut {
+    boolean counts(String entity, String key, long eventTime, IndexedRecord event);
+  }
+
+  /** {@link #compute} with a per-key cut instead of a cut-over. */
+  public static Result compute(CompiledSpec spec, List<EntityEngine> engines, Path input,
+      KeyCut cut, PrintStream progressOut) throws StateToolException {
+    try {
+      Result r = ordered(spec, engines, input, Long.MAX_VALUE, 0, progressOut, cut);
+      if (r == null) {
+        r = sorted(spec, engines, input, Long.MAX_VALUE, 0, progressOut, SORT_RUN_SIZE, cut);
+      }
+      return r;
+    } catch (EventFiles.BadInputException e) {
+      throw new StateToolException(e.getMessage(), e);
+    } catch (java.io.IOException | java.io.UncheckedIOException e) {
+      throw new StateToolException(input + ": cannot read: " + e.getMessage(), e);
+    }
+  }
+
+  /**
    * @param engines the entities to compute (a subset of the spec's)
    * @param dedupeHorizonMillis ids of events in {@code [cutover − horizon, cutover)}; 0: none
    */
@@ -81,10 +107,11 @@ public final class HistoryStates {
       long cutoverMillis, long dedupeHorizonMillis, PrintStream progressOut, int runSize)
       throws StateToolException {
     try {
-      Result r = ordered(spec, engines, input, cutoverMillis, dedupeHorizonMillis, progressOut);
+      Result r = ordered(spec, engines, input, cutoverMillis, dedupeHorizonMillis, progressOut,
+          null);
       if (r == null) {
         r = sorted(spec, engines, input, cutoverMillis, dedupeHorizonMillis, progressOut,
-            runSize);
+            runSize, null);
       }
       return r;
     } catch (EventFiles.BadInputException e) {
@@ -100,9 +127,9 @@ public final class HistoryStates {
    * engines run side by side (parsing JSON costs about as much as the engines).
    */
   private static Result ordered(CompiledSpec spec, List<EntityEngine> engines, Path input,
-      long cutover, long horizon, PrintStream progressOut)
+      long cutover, long horizon, PrintStream progressOut, KeyCut cut)
       throws EventFiles.BadInputException, java.io.IOException {
-    Apply apply = new Apply(engines, spec, cutover, horizon);
+    Apply apply = new Apply(engines, spec, cutover, horizon, cut);
     Progress progress = new Progress(progressOut, "bootstrap: history", Files.size(input), 2000);
     long previous = Long.MIN_VALUE;
     long seen = 0;
@@ -222,9 +249,9 @@ public final class HistoryStates {
    * #SORT_RUN_SIZE} events in memory, spilled, merged; ties keep file order), then applied.
    */
   private static Result sorted(CompiledSpec spec, List<EntityEngine> engines, Path input,
-      long cutover, long horizon, PrintStream progressOut, int runSize)
+      long cutover, long horizon, PrintStream progressOut, int runSize, KeyCut cut)
       throws EventFiles.BadInputException, java.io.IOException {
-    Apply apply = new Apply(engines, spec, cutover, horizon);
+    Apply apply = new Apply(engines, spec, cutover, horizon, cut);
     Progress progress = new Progress(progressOut, "bootstrap: sorting", Files.size(input), 2000);
     try (ExternalSort sorted = ExternalSort.of(History.open(input, spec.schema()), spec.schema(),
         apply::timeOf, runSize, e -> apply.timeOf(e) < cutover, progress)) {
@@ -259,8 +286,12 @@ public final class HistoryStates {
     long after;
     long late;
 
-    Apply(List<EntityEngine> engines, CompiledSpec spec, long cutover, long horizon) {
+    /** Null: every event before the cut-over counts. */
+    final KeyCut cut;
+
+    Apply(List<EntityEngine> engines, CompiledSpec spec, long cutover, long horizon, KeyCut cut) {
       this.engines = engines;
+      this.cut = cut;
       for (int i = 0; i < engines.size(); i++) {
         states.add(new LinkedHashMap<>());
         ids.add(new HashMap<>());
@@ -291,6 +322,9 @@ public final class HistoryStates {
         String key = engine.keyOf(e);
         if (key == null) {
           continue; // the stage passes events without a key through, statelessly
+        }
+        if (cut != null && !cut.counts(engine.entity(), key, t, e)) {
+          continue;
         }
         Map<String, byte[]> m = states.get(i);
         if (lags[i] > 0 && t >= cutover - lags[i]) {
@@ -328,7 +362,7 @@ public final class HistoryStates {
       for (int i = 0; i < engines.size(); i++) {
         EntityEngine engine = engines.get(i);
         Map<String, byte[]> m = states.get(i);
-        if (engine.stateTtlMillis().isPresent()) {
+        if (engine.stateTtlMillis().isPresent() && cut == null) {
           long ttl = engine.stateTtlMillis().getAsLong();
           for (Iterator<Map.Entry<String, byte[]>> it = m.entrySet().iterator(); it.hasNext(); ) {
             Map.Entry<String, byte[]> entry = it.next();

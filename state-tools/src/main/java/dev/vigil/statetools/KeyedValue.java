@@ -17,6 +17,13 @@ public final class KeyedValue {
   public long[] times;
   /** Events handed over to an event-time stage ({@code HandedOverEvents}); null or empty: none. */
   public byte[][] handedOver;
+  /**
+   * An event-time stage's waiting events of a job's savepoint ({@code FeatureStates.WAITING_READS}
+   * and {@code WAITING_UPDATES}), each serialized by the {@code FeatureEventSerializer} of the spec
+   * the job ran; null or empty: none.
+   */
+  public byte[][] waitingReads;
+  public byte[][] waitingUpdates;
 
   public KeyedValue() {}
 

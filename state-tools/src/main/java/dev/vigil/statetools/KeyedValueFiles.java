@@ -37,6 +37,17 @@ final class KeyedValueFiles {
       Map<String, Map<String, Long>> ids,
       Map<String, List<org.apache.avro.generic.IndexedRecord>> handedOver, int files)
       throws IOException {
+    return write(dir, entity, states, ids, handedOver, Map.of(), files);
+  }
+
+  /**
+   * As above, with each key's waiting events carried from a job's savepoint ({@link
+   * KeyedValue#waitingReads}, {@link KeyedValue#waitingUpdates}; only those two fields are used).
+   */
+  static List<Path> write(Path dir, String entity, Map<String, byte[]> states,
+      Map<String, Map<String, Long>> ids,
+      Map<String, List<org.apache.avro.generic.IndexedRecord>> handedOver,
+      Map<String, KeyedValue> waiting, int files) throws IOException {
     List<Path> paths = new ArrayList<>();
     List<DataOutputStream> outs = new ArrayList<>();
     try {
@@ -47,6 +58,7 @@ final class KeyedValueFiles {
       }
       java.util.Set<String> keys = new java.util.LinkedHashSet<>(states.keySet());
       keys.addAll(handedOver.keySet());
+      keys.addAll(waiting.keySet());
       for (String key : keys) {
         DataOutputStream out = outs.get(Math.floorMod(key.hashCode(), files));
         writeString(out, key);
@@ -60,12 +72,20 @@ final class KeyedValueFiles {
           out.writeLong(id.getValue());
         }
         var events = handedOver.getOrDefault(key, List.of());
-        out.writeInt(events.size());
+        KeyedValue w = waiting.get(key);
+        byte[][] carried = w == null || w.handedOver == null ? new byte[0][] : w.handedOver;
+        out.writeInt(events.size() + carried.length);
         for (var event : events) {
           byte[] b = dev.vigil.transforms.flink.HandedOverEvents.encode(event);
           out.writeInt(b.length);
           out.write(b);
         }
+        for (byte[] b : carried) {
+          out.writeInt(b.length);
+          out.write(b);
+        }
+        writeBytes(out, w == null ? null : w.waitingReads);
+        writeBytes(out, w == null ? null : w.waitingUpdates);
       }
     } finally {
       for (DataOutputStream out : outs) {
@@ -73,6 +93,23 @@ final class KeyedValueFiles {
       }
     }
     return paths;
+  }
+
+  private static void writeBytes(DataOutputStream out, byte[][] items) throws IOException {
+    out.writeInt(items == null ? 0 : items.length);
+    for (int i = 0; items != null && i < items.length; i++) {
+      out.writeInt(items[i].length);
+      out.write(items[i]);
+    }
+  }
+
+  private static byte[][] readBytes(DataInputStream in) throws IOException {
+    byte[][] items = new byte[in.readInt()][];
+    for (int i = 0; i < items.length; i++) {
+      items[i] = new byte[in.readInt()];
+      in.readFully(items[i]);
+    }
+    return items;
   }
 
   private static void writeString(DataOutputStream out, String s) throws IOException {
@@ -114,12 +151,9 @@ final class KeyedValueFiles {
             times[i] = in.readLong();
           }
           KeyedValue v = new KeyedValue(key, state.length == 0 ? null : state, ids, times);
-          int h = in.readInt();
-          v.handedOver = new byte[h][];
-          for (int i = 0; i < h; i++) {
-            v.handedOver[i] = new byte[in.readInt()];
-            in.readFully(v.handedOver[i]);
-          }
+          v.handedOver = readBytes(in);
+          v.waitingReads = readBytes(in);
+          v.waitingUpdates = readBytes(in);
           return v;
         }
 

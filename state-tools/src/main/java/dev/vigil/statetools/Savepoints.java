@@ -174,6 +174,16 @@ public final class Savepoints {
   /** Every key's state of {@code engine}'s stage (or only {@code onlyKey}), in key order. */
   public static Map<String, KeyedValue> read(Path dir, EntityEngine engine, long dedupeHorizonMillis,
       String onlyKey, int parallelism) throws StateToolException {
+    return read(dir, engine, dedupeHorizonMillis, onlyKey, parallelism, null);
+  }
+
+  /**
+   * As above, with an event-time stage's waiting events and handed-over events when {@code
+   * waitingType} (the job's event type) is given.
+   */
+  static Map<String, KeyedValue> read(Path dir, EntityEngine engine, long dedupeHorizonMillis,
+      String onlyKey, int parallelism,
+      dev.vigil.transforms.flink.FeatureEventTypeInfo waitingType) throws StateToolException {
     StreamExecutionEnvironment env = environment(parallelism);
     Map<String, KeyedValue> out = new java.util.TreeMap<>();
     try {
@@ -181,7 +191,7 @@ public final class Savepoints {
           SavepointReader.read(env, dir.toUri().toString(), new EmbeddedRocksDBStateBackend());
       var stream = reader.readKeyedState(
           OperatorIdentifier.forUid(OperatorUids.features(engine.entity())),
-          new FeatureStateFunctions.Reader(engine, dedupeHorizonMillis, onlyKey),
+          new FeatureStateFunctions.Reader(engine, dedupeHorizonMillis, onlyKey, waitingType),
           Types.STRING, KeyedValue.TYPE);
       try (CloseableIterator<KeyedValue> it = stream.executeAndCollect("vigil state read "
           + engine.entity())) {

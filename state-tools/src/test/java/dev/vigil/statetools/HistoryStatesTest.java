@@ -63,6 +63,41 @@ class HistoryStatesTest {
   }
 
   @Test
+  void aPerKeyCutCountsOnlyTheEventsItAdmitsAndDropsNoKeyForItsTtl() throws Exception {
+    // add-feature on a job's savepoint: each key's history stops where the job left it, and an
+    // event still waiting in the stage (by id) does not count.
+    CompiledSpec spec = TestSpecs.spec(TestSpecs.ALL_FEATURES);
+    List<Transaction> events = RandomStreams.generate(5, 6_000, 30, 9);
+    EventJson json = new EventJson(spec.schema());
+    List<String> lines = new ArrayList<>();
+    events.forEach(t -> lines.add(json.format(t)));
+    Path history = Files.write(dir.resolve("superset.jsonl"), lines);
+    long middle = events.get(events.size() / 2).getEventTime().toEpochMilli();
+    java.util.Set<String> waiting = new java.util.HashSet<>();
+    for (int i = 0; i < events.size(); i += 50) {
+      waiting.add(events.get(i).getTransactionId().toString());
+    }
+    // the cut: a card whose id sorts low stops at the middle, the others run to the end
+    HistoryStates.KeyCut cut = (entity, key, t, e) -> !waiting.contains(
+        e.get(spec.schema().getField("transaction_id").pos()).toString())
+        && (key.compareTo("c15") >= 0 || t <= middle);
+    HistoryStates.Result r = HistoryStates.compute(spec, spec.engines(), history, cut, QUIET);
+
+    PointInTimeEvaluator card = new PointInTimeEvaluator(spec);
+    for (Transaction t : events) {
+      String key = t.getCardId().toString();
+      if (!waiting.contains(t.getTransactionId().toString())
+          && (key.compareTo("c15") >= 0 || t.getEventTime().toEpochMilli() <= middle)) {
+        card.process(t);
+      }
+    }
+    Map<String, byte[]> expected = card.states("card");
+    assertThat(r.of("card").states().keySet()).isEqualTo(expected.keySet());
+    r.of("card").states().forEach((k, v) -> assertThat(v).as(k).isEqualTo(expected.get(k)));
+    assertThat(r.expiredKeys()).as("no key dropped for its TTL with a cut").isZero();
+  }
+
+  @Test
   void anUnorderedHistoryIsSortedInRunsOnDiskAndGivesTheStatesOfTheOrderedOne() throws Exception {
     CompiledSpec spec = TestSpecs.spec(TestSpecs.ALL_FEATURES);
     EventJson json = new EventJson(spec.schema());
