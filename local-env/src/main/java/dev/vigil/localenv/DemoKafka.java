@@ -68,6 +68,17 @@ final class DemoKafka {
     private final AtomicReference<Exception> failed = new AtomicReference<>();
     volatile long startNanos;
     volatile long endNanos;
+    /** Records are sent up to this index, then the producer waits for it to rise. */
+    private volatile int holdAt = Integer.MAX_VALUE;
+
+    /**
+     * Sends at most {@code n} records until called again with a higher {@code n} (a test makes each
+     * of several jobs score a share of the stream, however slow the machine); the pacing resumes
+     * after a hold, with no burst.
+     */
+    void holdAt(int n) {
+      holdAt = n;
+    }
 
     PacedProducer(String bootstrap, String topic, LiveStream live, double rate) {
       super("vigil-demo-producer");
@@ -93,7 +104,14 @@ final class DemoKafka {
         startNanos = start;
         int i = 0;
         while (i < records.size() && !isInterrupted()) {
-          long due = Math.min(records.size(),
+          if (i >= holdAt) {
+            long held = System.nanoTime();
+            while (i >= holdAt && !isInterrupted()) {
+              LockSupport.parkNanos(10_000_000);
+            }
+            start += System.nanoTime() - held;
+          }
+          long due = Math.min(Math.min(records.size(), holdAt),
               1 + (long) ((System.nanoTime() - start) * rate / 1e9));
           for (; i < due; i++) {
             LiveStream.Rec r = records.get(i);

@@ -10,6 +10,9 @@ import dev.vigil.infra.registry.ApicurioRegistry;
 import dev.vigil.localenv.cluster.ClusterJobs;
 import dev.vigil.localenv.cluster.StandaloneCluster;
 import dev.vigil.models.demo.DemoModel;
+import dev.vigil.models.demo.FraudGenerator;
+import dev.vigil.models.demo.WriteDemoData;
+import dev.vigil.statetools.AddFeature;
 import dev.vigil.schemas.registry.SchemaRegistryClient;
 import dev.vigil.schemas.serde.AvroWireSerializer;
 import dev.vigil.transforms.OperatorUids;
@@ -20,7 +23,9 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -52,12 +57,16 @@ import org.junit.jupiter.api.io.TempDir;
  *   <li>the job runs at parallelism 2 while live payments (with bad records) stream in;
  *   <li>a TaskManager process that holds tasks is SIGKILLed, a replacement process starts, the job
  *       recovers from its last checkpoint;
- *   <li>stop-with-savepoint, then the same jar restored from that savepoint at parallelism 4;
+ *   <li>stop-with-savepoint; {@code state add-feature} gives that job's savepoint one more
+ *       merchant feature (history: the live payments, cut per key where the job left it); the same
+ *       jar restored from it at parallelism 4 with the new spec;
+ *   <li>a model hot swap while it runs (a new model file in the watched directory);
+ *   <li>stop-with-savepoint again, restored at parallelism 2 (4 → 2);
  *   <li>meanwhile the TaskManagers' Prometheus endpoints are scraped: Vigil's metrics are there
  *       and move;
  *   <li>read_committed: every valid payment has exactly one Score and one FeatureVector, every bad
  *       record exactly one dead letter with its reason; every feature equals the offline
- *       point-in-time evaluation.
+ *       point-in-time evaluation, the added one too wherever a restored job computed it.
  * </ol>
  *
  * Every process is stopped in the {@code finally}, on success and failure alike (and by their
@@ -67,6 +76,8 @@ class ClusterITCase {
   static final Path JOBS_JAR = Path.of(System.getProperty("vigil.jobs.jar",
       "../jobs/target/vigil-jobs.jar"));
   static final Path SPEC = Path.of("..", "examples", "features.yaml").toAbsolutePath().normalize();
+  /** The feature that the upgrade adds (to the merchant, the last entity of the chain). */
+  static final String ADDED = "merchant_amount_sum_6h";
   static final int VALID = 4_500;
   static final int BAD = 28; // four of each class
   static final double RATE = 100; // records per second: the stream outlasts the kill and rescale
@@ -116,7 +127,8 @@ class ClusterITCase {
       LiveStream live = LiveStream.build(7, CARDS, cutover, span, VALID, BAD, serializer);
       int total = live.records.size();
       Set<String> all = DemoCommand.sample(VALID, VALID, 7);
-      Path model = DemoModel.extractTo(dir.resolve("model"));
+      // the watched directory: a newer model file in it is swapped in (step 4)
+      Path model = DemoModel.extractTo(dir.resolve("model")).getParent();
 
       // (1) the jar through the REST API, at parallelism 2
       long s = System.nanoTime();
@@ -131,6 +143,9 @@ class ClusterITCase {
       results = new DemoKafka.Results(bootstrap, DemoCommand.SCORES, DemoCommand.FEATURES,
           DemoCommand.DEAD_LETTERS, registry, VALID, all, producer);
       results.start();
+      // Each of the three jobs gets a share of the stream, however slow the machine: the
+      // producer holds at half until the upgraded job runs, then at four fifths until the last.
+      producer.holdAt(total / 2);
       producer.start();
 
       // (2) SIGKILL a TaskManager that holds tasks, once checkpoints have completed
@@ -148,32 +163,72 @@ class ClusterITCase {
       jobs.awaitAllTasksRunning(first, Duration.ofSeconds(120));
       double recoverySeconds = seconds(killedAt);
 
-      // (3) stop with a savepoint, restore at parallelism 4
-      awaitAccounted(results, producer, jobs, first, total / 2, Duration.ofSeconds(120));
+      // (3) stop with a savepoint; one more feature; restore at parallelism 4 with it
+      awaitAccounted(results, producer, jobs, first, total * 2 / 5, Duration.ofSeconds(120));
       s = System.nanoTime();
-      String savepoint = jobs.stopWithSavepoint(first,
-          dir.resolve("cluster").resolve("savepoints").toUri().toString(), Duration.ofSeconds(120));
+      Path savepoints = dir.resolve("cluster").resolve("savepoints");
+      String savepoint = jobs.stopWithSavepoint(first, savepoints.toUri().toString(),
+          Duration.ofSeconds(120));
       assertThat(jobs.awaitTerminal(first, Duration.ofSeconds(60))).isEqualTo("FINISHED");
       long accountedAtSavepoint = results.scored.get() + results.deadLetters.get();
+      Path newSpec = withAddedFeature(dir.resolve("features-v2.yaml"));
+      Path history = dir.resolve("history");
+      WriteDemoData.write(java.util.Arrays.stream(live.valid)
+          .map(t -> new FraudGenerator.Labelled(t, false, "")).iterator(), history);
+      Path upgraded = dir.resolve("upgraded-savepoint");
+      AddFeature.Summary added = AddFeature.run(Path.of(URI.create(savepoint)),
+          CompiledSpec.load(newSpec), history.resolve("transactions.jsonl"), upgraded, 2, false,
+          System.err, new AddFeature.JobSavepoint(CompiledSpec.load(SPEC),
+              Duration.ofHours(24).toMillis()));
+      assertThat(added.entities()).containsEntry("card", "carried")
+          .containsEntry("merchant", "rebuilt");
+      double upgradeSeconds = seconds(s);
+      s = System.nanoTime();
       String second = jobs.run(jarId, ClusterJobs.Run.of("dev.vigil.jobs.ScoringJob",
-              args(bootstrap, registryProcess.confluentApiUrl(), model, 4), 4)
-          .fromSavepoint(savepoint, false));
+              args(bootstrap, registryProcess.confluentApiUrl(), model, 4, newSpec), 4)
+          .fromSavepoint(upgraded.toUri().toString(), false));
       jobs.awaitAllTasksRunning(second, Duration.ofSeconds(120));
       double rescaleSeconds = seconds(s);
-      int maxParallelism = 0;
-      for (JsonNode v : jobs.details(second).path("vertices")) {
-        maxParallelism = Math.max(maxParallelism, v.path("parallelism").asInt());
-      }
-      assertThat(maxParallelism).as("the restored job's parallelism").isEqualTo(4);
+      assertThat(maxParallelism(jobs, second)).as("the restored job's parallelism").isEqualTo(4);
 
-      // (4) Prometheus, while the restored job works through the rest of the stream
+      // (4) Prometheus, and a model hot swap, while the restored job works on
+      producer.holdAt(total * 4 / 5);
       Map<String, Double> early = scrapeVigil(cluster, second);
-      awaitAccounted(results, producer, jobs, second, total, Duration.ofSeconds(150));
+      awaitAccounted(results, producer, jobs, second, total * 3 / 5, Duration.ofSeconds(120));
+      Path staged = Files.writeString(dir.resolve("fraud-demo-v2.json.tmp"), new String(
+          DemoModel.bytes(), java.nio.charset.StandardCharsets.UTF_8)
+          .replace("\"base_score\":\"[4.1023374E-2]\"", "\"base_score\":\"[5E-2]\""));
+      Files.move(staged, model.resolve("fraud-demo-v2.json"), StandardCopyOption.ATOMIC_MOVE);
+      long swapDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      Map<String, Double> swapped = scrapeVigil(cluster, second);
+      while (swapped.getOrDefault(P + "model_swaps", 0.0) < 4
+          && System.nanoTime() < swapDeadline) {
+        Thread.sleep(500); // the model location is polled every second
+        swapped = scrapeVigil(cluster, second);
+      }
+      assertThat(swapped.getOrDefault(P + "model_swaps", 0.0)).as("model swaps (one per"
+          + " scoring subtask), model_refusals %s", swapped.get(P + "model_refusals"))
+          .isEqualTo(4.0);
+
+      // (5) stop with a savepoint again, restore at parallelism 2
+      awaitAccounted(results, producer, jobs, second, total * 7 / 10, Duration.ofSeconds(120));
+      Map<String, Double> late = scrapeVigil(cluster, second);
+      s = System.nanoTime();
+      String savepoint2 = jobs.stopWithSavepoint(second, savepoints.toUri().toString(),
+          Duration.ofSeconds(120));
+      assertThat(jobs.awaitTerminal(second, Duration.ofSeconds(60))).isEqualTo("FINISHED");
+      String third = jobs.run(jarId, ClusterJobs.Run.of("dev.vigil.jobs.ScoringJob",
+              args(bootstrap, registryProcess.confluentApiUrl(), model, 2, newSpec), 2)
+          .fromSavepoint(savepoint2, false));
+      jobs.awaitAllTasksRunning(third, Duration.ofSeconds(120));
+      double downscaleSeconds = seconds(s);
+      assertThat(maxParallelism(jobs, third)).as("the last job's parallelism").isEqualTo(2);
+      producer.holdAt(Integer.MAX_VALUE);
+      awaitAccounted(results, producer, jobs, third, total, Duration.ofSeconds(150));
       long vectorsDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
       while (!results.sampledVectorsComplete() && System.nanoTime() < vectorsDeadline) {
         Thread.sleep(100); // the feature-vector sink commits on its own checkpoint cycle
       }
-      Map<String, Double> late = scrapeVigil(cluster, second);
       double streamSeconds = (System.nanoTime() - producer.startNanos) / 1e9;
 
       // (5) exactly once
@@ -200,18 +255,26 @@ class ClusterITCase {
       assertThat(results.sampledVectors).as("one FeatureVector per valid payment").hasSize(VALID);
 
       // Every feature of both entities equals the offline point-in-time value (the events in
-      // event-time order), across the kill and the rescale: the card stage takes each card's
-      // events in partition order, the merchant stage in event-time order as of 2 s before.
-      CompiledSpec spec = CompiledSpec.load(SPEC);
+      // event-time order), across the kill, the upgrade and both rescales: the card stage takes
+      // each card's events in partition order, the merchant stage in event-time order as of 2 s
+      // before. The added feature is in the vectors of the restored jobs, and equals too.
+      CompiledSpec spec = CompiledSpec.load(newSpec);
       PointInTimeEvaluator offline = new PointInTimeEvaluator(spec);
       List<String> names = spec.spec().featureNames();
       List<String> mismatches = new ArrayList<>();
+      long withAdded = 0;
       Transaction[] byTime = live.valid.clone();
       java.util.Arrays.sort(byTime, java.util.Comparator.comparing(Transaction::getEventTime));
       for (Transaction t : byTime) {
         FeatureRow want = offline.process(t);
         Map<String, Object> got = results.sampledVectors.get(t.getTransactionId().toString());
+        if (got.containsKey(ADDED)) {
+          withAdded++;
+        }
         for (int i = 0; i < names.size(); i++) {
+          if (names.get(i).equals(ADDED) && !got.containsKey(ADDED)) {
+            continue; // scored by the first job, before the upgrade
+          }
           if (!Consistency.equal(got.get(names.get(i)), want.values()[i])
               && mismatches.size() < 10) {
             mismatches.add(t.getTransactionId() + " " + names.get(i) + ": streamed "
@@ -220,31 +283,45 @@ class ClusterITCase {
         }
       }
       assertThat(mismatches).as("features that differ from the offline evaluation").isEmpty();
+      assertThat(withAdded).as("vectors with the added feature (the restored jobs' share); the"
+          + " last event's vector: %s", results.sampledVectors.get(
+              byTime[byTime.length - 1].getTransactionId().toString()))
+          .isGreaterThan(VALID / 4);
 
       // Vigil's metrics on the TaskManagers' Prometheus endpoints: there, and moving.
-      String p = "flink_taskmanager_job_task_operator_vigil_";
+      String p = P;
       assertThat(early).containsKeys(p + "scored", p + "features_card_duplicates",
-          p + "features_card_late", p + "features_merchant_late");
+          p + "features_card_late", p + "features_merchant_late",
+          p + "features_card_out_of_order", p + "features_card_cache_hit_ratio",
+          p + "features_merchant_cache_hits", p + "features_merchant_watermark_lag_ms",
+          p + "scoring_latency_ms_count");
+      assertThat(late.get(p + "features_card_cache_hits") + late.get(p
+          + "features_card_cache_misses")).as("card state reads, restored job")
+          .isGreaterThan(early.get(p + "features_card_cache_hits") + early.get(p
+              + "features_card_cache_misses"));
+      assertThat(late.get(p + "features_merchant_watermark_lag_ms"))
+          .as("the merchant stage's watermark lag (ms, summed over subtasks)").isNotNegative();
       for (LiveStream.Bad b : LiveStream.Bad.values()) {
         assertThat(early).containsKey(p + "dead_letters_" + b.reason);
       }
       assertThat(late.get(p + "scored")).as("vigil scored, restored job: first scrape %s", early)
           .isGreaterThan(early.get(p + "scored"));
-      double deadEarly = early.entrySet().stream().filter(e -> e.getKey().startsWith(
-          p + "dead_letters_")).mapToDouble(Map.Entry::getValue).sum();
       double deadLate = late.entrySet().stream().filter(e -> e.getKey().startsWith(
           p + "dead_letters_")).mapToDouble(Map.Entry::getValue).sum();
-      assertThat(deadLate).as("dead letters counted by the restored job").isGreaterThan(deadEarly);
+      // Bad records come at random places: between two scrapes there may be none, so only that
+      // the restored job counted some (its counters start at zero).
+      assertThat(deadLate).as("dead letters counted by the restored job").isPositive();
 
-      jobs.cancel(second);
-      assertThat(jobs.awaitTerminal(second, Duration.ofSeconds(60))).isEqualTo("CANCELED");
+      jobs.cancel(third);
+      assertThat(jobs.awaitTerminal(third, Duration.ofSeconds(60))).isEqualTo("CANCELED");
       System.err.printf(Locale.ROOT, "ClusterITCase: infra + cluster up %.1f s, jar uploaded and"
               + " running %.1f s, kill -> replacement registered and job running again %.1f s"
-              + " (%d results visible at the kill), stop-with-savepoint -> running at"
-              + " parallelism 4 %.1f s (%d results visible at the savepoint), %d records"
-              + " streamed over %.1f s, total %.1f s%n", upSeconds, submitSeconds,
-          recoverySeconds, accountedAtKill, rescaleSeconds, accountedAtSavepoint, total,
-          streamSeconds, seconds(t0));
+              + " (%d results visible at the kill), stop-with-savepoint + add-feature %.1f s"
+              + " (%d results visible at the savepoint), -> running at parallelism 4 %.1f s,"
+              + " stop-with-savepoint -> running at parallelism 2 %.1f s, %d records streamed"
+              + " over %.1f s, total %.1f s%n", upSeconds, submitSeconds, recoverySeconds,
+          accountedAtKill, upgradeSeconds, accountedAtSavepoint, rescaleSeconds,
+          downscaleSeconds, total, streamSeconds, seconds(t0));
     } finally {
       if (producer != null) {
         producer.interrupt();
@@ -267,8 +344,36 @@ class ClusterITCase {
     assertNoProcessLeft();
   }
 
-  /** The scoring job's arguments: the demo's settings, on this run's broker and registry. */
+  static final String P = "flink_taskmanager_job_task_operator_vigil_";
+
+  /** The example spec with {@link #ADDED}; the model's inputs stay the example's. */
+  static Path withAddedFeature(Path to) throws Exception {
+    CompiledSpec example = CompiledSpec.load(SPEC);
+    String text = Files.readString(SPEC);
+    String last = "  - {name: merchant_txn_count_1h,";
+    int at = text.indexOf('\n', text.indexOf(last)) + 1;
+    String inputs = String.join(", ", example.spec().modelInputs());
+    text = text.substring(0, at) + "  - {name: " + ADDED + ", entity: merchant, aggregation: sum,"
+        + " field: amount_cents, window: 6h}\n" + text.substring(at)
+        .replace("  name: fraud-demo", "  name: fraud-demo\n  inputs: [" + inputs + "]");
+    return Files.writeString(to, text);
+  }
+
+  private static int maxParallelism(ClusterJobs jobs, String job) {
+    int max = 0;
+    for (JsonNode v : jobs.details(job).path("vertices")) {
+      max = Math.max(max, v.path("parallelism").asInt());
+    }
+    return max;
+  }
+
   static List<String> args(String bootstrap, String registry, Path model, int parallelism) {
+    return args(bootstrap, registry, model, parallelism, SPEC);
+  }
+
+  /** The scoring job's arguments: the demo's settings, on this run's broker and registry. */
+  static List<String> args(String bootstrap, String registry, Path model, int parallelism,
+      Path spec) {
     Map<String, String> keys = new LinkedHashMap<>();
     keys.put("bootstrap.servers", bootstrap);
     keys.put("registry.url", registry);
@@ -278,7 +383,8 @@ class ClusterITCase {
     keys.put("dead-letters.topic", DemoCommand.DEAD_LETTERS);
     keys.put("group.id", "vigil-cluster-it");
     keys.put("transactional.id.prefix", "vigil-cluster-it");
-    keys.put("spec", SPEC.toString());
+    keys.put("spec", spec.toString());
+    keys.put("model.poll.interval", "1s");
     keys.put("model", model.toAbsolutePath().toString());
     keys.put("parallelism", Integer.toString(parallelism));
     keys.put("max.parallelism", Integer.toString(OperatorUids.DEFAULT_MAX_PARALLELISM));
