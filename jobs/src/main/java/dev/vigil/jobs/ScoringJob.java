@@ -11,6 +11,7 @@ import dev.vigil.transforms.spec.CompiledSpec;
 import dev.vigil.transforms.spec.SpecException;
 import java.time.Duration;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.connector.kafka.source.KafkaSource;
@@ -195,6 +196,11 @@ public final class ScoringJob {
     // pipeline.generic-types: false, so a silent Kryo fallback fails at graph building
     env.configure(new Configuration().set(PipelineOptions.GENERIC_TYPES, false));
     env.enableCheckpointing(config.checkpointInterval().toMillis());
+    // A failing checkpoint storage fails checkpoints, not the job: the data keeps flowing and the
+    // exactly-once results wait for the next completed checkpoint (Flink's default, 0, restarts
+    // the job on the first failed checkpoint and replays everything since the last one).
+    env.configure(new Configuration().set(CheckpointingOptions.TOLERABLE_FAILURE_NUMBER,
+        config.tolerableCheckpointFailures()));
     env.configure(new Configuration()
         .set(PipelineOptions.AUTO_WATERMARK_INTERVAL, config.watermarks().interval()));
     env.setBufferTimeout(config.bufferTimeout().toMillis());
