@@ -32,7 +32,8 @@ import org.apache.kafka.common.utils.Time;
  * A real single-node Kafka cluster (KRaft, broker and controller in one process), on loopback, from
  * the Kafka jars: what the tests and the local environment run against. Settings suit one node:
  * replication factors 1, transactions enabled ({@code read_committed} works), topics created
- * explicitly. The log directory is a fresh temp folder, deleted on {@link #close()}.
+ * explicitly, an authorizer that allows everything without an ACL (so that an ACL can deny one
+ * operation). The log directory is a fresh temp folder, deleted on {@link #close()}.
  *
  * <p>{@link #stop()} and {@link #restart()} take the broker down and bring it back on the same
  * ports, log directory and cluster id (a broker restart as production sees it: the data, the
@@ -295,6 +296,11 @@ public final class KafkaBroker implements AutoCloseable {
         Map.entry("share.coordinator.state.topic.min.isr", "1"),
         Map.entry("group.initial.rebalance.delay.ms", "0"),
         Map.entry("auto.create.topics.enable", "false"),
+        // ACLs are enforced where there are some and everything else is allowed, so a test can
+        // refuse one operation on one topic for a while (a revoked permission) and nothing else
+        Map.entry("authorizer.class.name",
+            "org.apache.kafka.metadata.authorizer.StandardAuthorizer"),
+        Map.entry("allow.everyone.if.no.acl.found", "true"),
         Map.entry("num.partitions", "1"),
         Map.entry("log.segment.bytes", String.valueOf(16 * 1024 * 1024)),
         Map.entry("transaction.max.timeout.ms", String.valueOf(15 * 60 * 1000))));
