@@ -50,7 +50,9 @@ import org.slf4j.LoggerFactory;
  *       features.topic} ({@link OperatorUids#SINK_FEATURES}), and, behind a per-reason counter
  *       ({@link OperatorUids#DEAD_LETTER_METRICS}), {@code dead-letters.topic} ({@link
  *       OperatorUids#SINK_DEAD_LETTERS}); each exactly-once (Kafka transactions committed on
- *       checkpoints) or at-least-once, per sink.
+ *       checkpoints) or at-least-once, per sink; a write the broker refuses restarts the job from
+ *       its checkpoint ({@link FailSafeKafkaSink}). Failed checkpoints are tolerated up to {@code
+ *       checkpoint.tolerable-failures} (docs/scoring-job.md, "Faults").
  * </ol>
  */
 public final class ScoringJob {
