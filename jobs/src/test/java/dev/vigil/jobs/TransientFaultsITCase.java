@@ -134,7 +134,7 @@ class TransientFaultsITCase {
             + " (the producers are idempotent)").isPositive();
       }
     } finally {
-      run.job().cancel().get(1, TimeUnit.MINUTES);
+      cancel(run);
     }
   }
 
@@ -183,7 +183,7 @@ class TransientFaultsITCase {
       awaitCommitted(run.config().scoresTopic(), 2 * BATCH);
       awaitCommitted(run.config().featuresTopic(), 2 * BATCH);
     } finally {
-      run.job().cancel().get(1, TimeUnit.MINUTES);
+      cancel(run);
     }
     assertExactlyOnce(run, run.config().scoresTopic());
     assertExactlyOnce(run, run.config().featuresTopic());
@@ -219,7 +219,7 @@ class TransientFaultsITCase {
       assertThat(run.metric("model_swaps")).isZero();
       assertThat(run.metric("numRestarts")).as("job restarts").isZero();
     } finally {
-      run.job().cancel().get(1, TimeUnit.MINUTES);
+      cancel(run);
     }
     assertExactlyOnce(run, run.config().scoresTopic());
     for (var r : TestingKafka.readCommitted(run.config().scoresTopic())) {
@@ -269,10 +269,25 @@ class TransientFaultsITCase {
       assertThat(run.metric("numberOfCompletedCheckpoints")).isGreaterThan(completed);
       assertThat(run.metric("numRestarts")).as("job restarts").isZero();
     } finally {
-      run.job().cancel().get(1, TimeUnit.MINUTES);
+      cancel(run);
     }
     assertExactlyOnce(run, run.config().scoresTopic());
     assertExactlyOnce(run, run.config().featuresTopic());
+  }
+
+  /**
+   * Cancels the job and waits until it has ended, so that no checkpoint is still being written
+   * or discarded in the test's directory when it is deleted.
+   */
+  private static void cancel(Run run) throws Exception {
+    run.job().cancel().get(1, TimeUnit.MINUTES);
+    await("the job ended", () -> {
+      try {
+        return run.job().getJobStatus().get(10, TimeUnit.SECONDS).isGloballyTerminalState();
+      } catch (Exception e) {
+        return true; // gone from the cluster: ended
+      }
+    });
   }
 
   private Run start(String name, Map<String, String> keys, Configuration flink) throws Exception {
