@@ -66,6 +66,7 @@ public record ScoringConfig(
     Duration transactionTimeout,
     Duration brokerTransactionMaxTimeout,
     Duration checkpointInterval,
+    int tolerableCheckpointFailures,
     Duration dedupeHorizon,
     Duration futureTolerance,
     StartingOffsets startingOffsets,
@@ -127,6 +128,7 @@ public record ScoringConfig(
       new Key("transaction.timeout", "10m", "Kafka transaction.timeout.ms of the exactly-once sinks: above the checkpoint interval, at most the broker's limit."),
       new Key("broker.transaction.max.timeout", "15m", "The broker's transaction.max.timeout.ms (Kafka's default 15 min), to check transaction.timeout at start-up."),
       new Key("checkpoint.interval", "10s", "Checkpoint interval; with exactly_once, results become visible at each checkpoint."),
+      new Key("checkpoint.tolerable-failures", "5", "Consecutive failed checkpoints (checkpoint storage failing, a checkpoint timing out) the job rides through before it fails over and restarts from the last completed one (Flink's execution.checkpointing.tolerable-failed-checkpoints); with exactly_once, (this + 1) x checkpoint.interval must stay below transaction.timeout."),
       new Key("dedupe.horizon", "24h", "How long a transaction_id is remembered per entity key to drop producer retries."),
       new Key("future.tolerance", "5m", "How far past the wall clock an event time may be before the record is dead-lettered."),
       new Key("starting.offsets", "committed", "Where a fresh start (no checkpoint or savepoint) reads: " + StartingOffsets.ALLOWED + "."),
@@ -400,6 +402,7 @@ public record ScoringConfig(
       Duration txTimeout = duration("transaction.timeout");
       Duration brokerMax = duration("broker.transaction.max.timeout");
       Duration checkpoint = duration("checkpoint.interval");
+      int tolerable = integer("checkpoint.tolerable-failures", 0, 1_000);
       Duration dedupe = duration("dedupe.horizon");
       Duration future = duration("future.tolerance");
       StartingOffsets starting = parsed("starting.offsets", StartingOffsets::parse);
@@ -419,6 +422,15 @@ public record ScoringConfig(
               + " with exactly_once delivery: a transaction stays open from one checkpoint to the"
               + " next, and the broker aborts it after the timeout (results lost)");
         }
+        if (tolerable >= 0
+            && checkpoint.multipliedBy(tolerable + 1L).compareTo(txTimeout) >= 0) {
+          problems.add("key 'checkpoint.tolerable-failures': " + tolerable + " failed checkpoints"
+              + " in a row at checkpoint.interval " + Durations.format(checkpoint.toMillis())
+              + " outlast transaction.timeout " + Durations.format(txTimeout.toMillis())
+              + " with exactly_once delivery: the results waiting for the next completed"
+              + " checkpoint would be aborted by the broker (lost) before the job fails over and"
+              + " replays them; lower it or raise transaction.timeout");
+        }
         if (txTimeout.compareTo(brokerMax) > 0) {
           problems.add("key 'transaction.timeout': " + Durations.format(txTimeout.toMillis())
               + " exceeds the broker's transaction.max.timeout.ms ("
@@ -432,7 +444,7 @@ public record ScoringConfig(
       return new ScoringConfig(bootstrap, input, scores, features, deadLetters, group,
           registryUrl, user, password, token, retryLimit, retryBackoff, spec, model, shadow, poll,
           thresholds, parallelism, maxParallelism, scoresDelivery, featuresDelivery,
-          deadLettersDelivery, prefix, txTimeout, brokerMax, checkpoint, dedupe, future, starting,
+          deadLettersDelivery, prefix, txTimeout, brokerMax, checkpoint, tolerable, dedupe, future, starting,
           new Watermarks(outOfOrderness, idle, drift, wmInterval), bufferTimeout,
           tls, java.util.Collections.unmodifiableMap(kafka), startupChecks);
     }
@@ -722,6 +734,7 @@ public record ScoringConfig(
     m.put("transaction.timeout", Durations.format(transactionTimeout.toMillis()));
     m.put("broker.transaction.max.timeout", Durations.format(brokerTransactionMaxTimeout.toMillis()));
     m.put("checkpoint.interval", Durations.format(checkpointInterval.toMillis()));
+    m.put("checkpoint.tolerable-failures", String.valueOf(tolerableCheckpointFailures));
     m.put("dedupe.horizon", Durations.format(dedupeHorizon.toMillis()));
     m.put("future.tolerance", Durations.format(futureTolerance.toMillis()));
     m.put("starting.offsets", startingOffsets.toString());

@@ -11,6 +11,7 @@ import dev.vigil.transforms.spec.CompiledSpec;
 import dev.vigil.transforms.spec.SpecException;
 import java.time.Duration;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.PipelineOptions;
 import org.apache.flink.connector.kafka.source.KafkaSource;
@@ -49,7 +50,9 @@ import org.slf4j.LoggerFactory;
  *       features.topic} ({@link OperatorUids#SINK_FEATURES}), and, behind a per-reason counter
  *       ({@link OperatorUids#DEAD_LETTER_METRICS}), {@code dead-letters.topic} ({@link
  *       OperatorUids#SINK_DEAD_LETTERS}); each exactly-once (Kafka transactions committed on
- *       checkpoints) or at-least-once, per sink.
+ *       checkpoints) or at-least-once, per sink; a write the broker refuses restarts the job from
+ *       its checkpoint ({@link FailSafeKafkaSink}). Failed checkpoints are tolerated up to {@code
+ *       checkpoint.tolerable-failures} (docs/scoring-job.md, "Faults").
  * </ol>
  */
 public final class ScoringJob {
@@ -195,6 +198,11 @@ public final class ScoringJob {
     // pipeline.generic-types: false, so a silent Kryo fallback fails at graph building
     env.configure(new Configuration().set(PipelineOptions.GENERIC_TYPES, false));
     env.enableCheckpointing(config.checkpointInterval().toMillis());
+    // A failing checkpoint storage fails checkpoints, not the job: the data keeps flowing and the
+    // exactly-once results wait for the next completed checkpoint (Flink's default, 0, restarts
+    // the job on the first failed checkpoint and replays everything since the last one).
+    env.configure(new Configuration().set(CheckpointingOptions.TOLERABLE_FAILURE_NUMBER,
+        config.tolerableCheckpointFailures()));
     env.configure(new Configuration()
         .set(PipelineOptions.AUTO_WATERMARK_INTERVAL, config.watermarks().interval()));
     env.setBufferTimeout(config.bufferTimeout().toMillis());

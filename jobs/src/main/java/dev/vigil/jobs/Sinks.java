@@ -36,7 +36,8 @@ public record Sinks(Sink<Score> scores, Sink<FeatureVector> features, Sink<DeadL
    * its own transactional-id prefix ({@code transactional.id.prefix} + suffix) and {@code
    * transaction.timeout.ms} from {@code transaction.timeout}. Batching: {@link #BATCH_BYTES},
    * {@link #SCORES_LINGER_MS}, {@link #LOG_LINGER_MS}, which {@code sink.kafka.*} may override;
-   * {@code kafka.*} and {@code sink.kafka.*} properties (security) apply to every sink.
+   * {@code kafka.*} and {@code sink.kafka.*} properties (security) apply to every sink. Each is a
+   * {@link FailSafeKafkaSink}: a refused write restarts the job, it does not stop the TaskManager.
    */
   public static Sinks kafka(ScoringConfig config) {
     return new Sinks(
@@ -50,7 +51,7 @@ public record Sinks(Sink<Score> scores, Sink<FeatureVector> features, Sink<DeadL
             new DeadLetterSerializer(config.deadLettersTopic())));
   }
 
-  private static <T> KafkaSink<T> sink(ScoringConfig config, DeliveryGuarantee guarantee,
+  private static <T> Sink<T> sink(ScoringConfig config, DeliveryGuarantee guarantee,
       String suffix, int lingerMs, KafkaRecordSerializationSchema<T> serializer) {
     Properties producer = new Properties();
     producer.setProperty("batch.size", Integer.toString(BATCH_BYTES));
@@ -69,6 +70,6 @@ public record Sinks(Sink<Score> scores, Sink<FeatureVector> features, Sink<DeadL
     if (guarantee == DeliveryGuarantee.EXACTLY_ONCE) {
       builder.setTransactionalIdPrefix(config.transactionalIdPrefix() + suffix);
     }
-    return builder.build();
+    return new FailSafeKafkaSink<>(builder.build());
   }
 }

@@ -88,6 +88,22 @@ class ScoringConfigTest {
     assertThatCode(() -> ScoringConfig.of(minimal));
   }
 
+  @Test
+  void exactlyOnceRefusesToleratingFailedCheckpointsForLongerThanTheTransactionTimeout()
+      throws Exception {
+    assertThat(ScoringConfig.of(minimal).tolerableCheckpointFailures()).isEqualTo(5);
+    minimal.put("checkpoint.interval", "1m");
+    minimal.put("checkpoint.tolerable-failures", "9"); // 10 x 1m = the default 10m timeout
+    assertThatThrownBy(() -> ScoringConfig.of(minimal))
+        .hasMessageContaining("key 'checkpoint.tolerable-failures': 9 failed checkpoints in a row"
+            + " at checkpoint.interval 1m outlast transaction.timeout 10m");
+    minimal.put("checkpoint.tolerable-failures", "8");
+    assertThat(ScoringConfig.of(minimal).tolerableCheckpointFailures()).isEqualTo(8);
+    minimal.put("checkpoint.tolerable-failures", "-1");
+    assertThatThrownBy(() -> ScoringConfig.of(minimal))
+        .hasMessageContaining("key 'checkpoint.tolerable-failures': -1 is not between 0 and 1000");
+  }
+
   private static void assertThatCode(org.assertj.core.api.ThrowableAssert.ThrowingCallable c) {
     org.assertj.core.api.Assertions.assertThatCode(c).doesNotThrowAnyException();
   }

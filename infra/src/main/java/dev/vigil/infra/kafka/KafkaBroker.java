@@ -32,7 +32,12 @@ import org.apache.kafka.common.utils.Time;
  * A real single-node Kafka cluster (KRaft, broker and controller in one process), on loopback, from
  * the Kafka jars: what the tests and the local environment run against. Settings suit one node:
  * replication factors 1, transactions enabled ({@code read_committed} works), topics created
- * explicitly. The log directory is a fresh temp folder, deleted on {@link #close()}.
+ * explicitly, an authorizer that allows everything without an ACL (so that an ACL can deny one
+ * operation). The log directory is a fresh temp folder, deleted on {@link #close()}.
+ *
+ * <p>{@link #stop()} and {@link #restart()} take the broker down and bring it back on the same
+ * ports, log directory and cluster id (a broker restart as production sees it: the data, the
+ * committed offsets and the transaction state survive; clients reconnect).
  *
  * <p>By default clients connect in plaintext. With a {@link Security} the broker listens for
  * clients (and for itself, inter-broker) <b>only</b> on SASL_SSL (SCRAM-SHA-512 and PLAIN) or
@@ -79,15 +84,18 @@ public final class KafkaBroker implements AutoCloseable {
   private final int port;
   private final int controllerPort;
   private final Path dir;
-  private final KafkaRaftServer server;
+  private final Properties props;
   private final Security security;
   private final String brokerPassword;
+  /** The running server; null while {@link #stop() stopped}. Guarded by this. */
+  private KafkaRaftServer server;
 
-  private KafkaBroker(int port, int controllerPort, Path dir, KafkaRaftServer server,
-      Security security, String brokerPassword) {
+  private KafkaBroker(int port, int controllerPort, Path dir, Properties props,
+      KafkaRaftServer server, Security security, String brokerPassword) {
     this.port = port;
     this.controllerPort = controllerPort;
     this.dir = dir;
+    this.props = props;
     this.server = server;
     this.security = security;
     this.brokerPassword = brokerPassword;
@@ -138,17 +146,60 @@ public final class KafkaBroker implements AutoCloseable {
       deleteTree(dir);
       throw e;
     }
+    KafkaRaftServer server;
+    try {
+      server = startServer(props, port);
+    } catch (RuntimeException e) {
+      deleteTree(dir);
+      throw e;
+    }
+    KafkaBroker broker =
+        new KafkaBroker(port, controllerPort, dir, props, server, security, brokerPassword);
+    broker.awaitReady();
+    return broker;
+  }
+
+  private static KafkaRaftServer startServer(Properties props, int port) {
     KafkaRaftServer server = new KafkaRaftServer(KafkaConfig.fromProps(props, false), Time.SYSTEM);
     try {
       server.startup();
     } catch (RuntimeException e) {
-      deleteTree(dir);
       throw new IllegalStateException("the Kafka broker did not start on port " + port + ": " + e, e);
     }
-    KafkaBroker broker =
-        new KafkaBroker(port, controllerPort, dir, server, security, brokerPassword);
-    broker.awaitReady();
-    return broker;
+    return server;
+  }
+
+  /**
+   * Stops the broker (a clean shutdown, as a rolling restart does) and keeps its log directory;
+   * {@link #restart()} brings it back. Clients see the broker gone: connections refused.
+   */
+  public synchronized void stop() {
+    if (server == null) {
+      return;
+    }
+    KafkaRaftServer s = server;
+    server = null;
+    s.shutdown();
+    s.awaitShutdown();
+  }
+
+  /**
+   * Starts a {@link #stop() stopped} broker again on the same ports and log directory, and waits
+   * until it answers (up to 60 s). Topics, records, committed offsets and open transactions are
+   * as they were at the stop.
+   */
+  public synchronized void restart() {
+    if (server != null) {
+      throw new IllegalStateException("the Kafka broker on port " + port + " is running");
+    }
+    Ports.ensureFree(port, "the Kafka broker", "--kafka-port");
+    server = startServer(props, port);
+    awaitReady();
+  }
+
+  /** Whether the broker is running (not {@link #stop() stopped} or closed). */
+  public synchronized boolean isRunning() {
+    return server != null;
   }
 
   /** Replaces the plaintext client listener of {@code p} by {@code security}'s only. */
@@ -245,6 +296,11 @@ public final class KafkaBroker implements AutoCloseable {
         Map.entry("share.coordinator.state.topic.min.isr", "1"),
         Map.entry("group.initial.rebalance.delay.ms", "0"),
         Map.entry("auto.create.topics.enable", "false"),
+        // ACLs are enforced where there are some and everything else is allowed, so a test can
+        // refuse one operation on one topic for a while (a revoked permission) and nothing else
+        Map.entry("authorizer.class.name",
+            "org.apache.kafka.metadata.authorizer.StandardAuthorizer"),
+        Map.entry("allow.everyone.if.no.acl.found", "true"),
         Map.entry("num.partitions", "1"),
         Map.entry("log.segment.bytes", String.valueOf(16 * 1024 * 1024)),
         Map.entry("transaction.max.timeout.ms", String.valueOf(15 * 60 * 1000))));
@@ -321,10 +377,9 @@ public final class KafkaBroker implements AutoCloseable {
   }
 
   @Override
-  public void close() {
+  public synchronized void close() {
     try {
-      server.shutdown();
-      server.awaitShutdown();
+      stop();
     } finally {
       deleteTree(dir);
     }

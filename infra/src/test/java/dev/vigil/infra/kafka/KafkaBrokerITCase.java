@@ -103,6 +103,28 @@ class KafkaBrokerITCase {
   }
 
   @Test
+  void aRestartKeepsThePortTheRecordsAndAnOpenTransaction() throws Exception {
+    broker.createTopic("restart", 1);
+    String bootstrap = broker.bootstrapServers();
+    try (KafkaProducer<String, String> p = producer("vigil-it-" + UUID.randomUUID())) {
+      p.initTransactions();
+      p.beginTransaction();
+      p.send(new ProducerRecord<>("restart", "a", "before")).get();
+      p.commitTransaction();
+      p.beginTransaction();
+      p.send(new ProducerRecord<>("restart", "b", "across")).get();
+
+      broker.stop();
+      assertThat(broker.isRunning()).isFalse();
+      broker.restart();
+
+      assertThat(broker.bootstrapServers()).isEqualTo(bootstrap);
+      p.commitTransaction(); // the transaction opened before the stop commits after it
+    }
+    assertThat(readAll("restart", "read_committed", 2)).containsExactly("before", "across");
+  }
+
+  @Test
   void aTakenPortFailsFastNamingIt() throws Exception {
     try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       int port = taken.getLocalPort();
