@@ -2,6 +2,7 @@ package dev.vigil.jobs;
 
 import dev.vigil.schemas.registry.RegistryException;
 import dev.vigil.schemas.serde.WireFormatException;
+import dev.vigil.transforms.spec.Durations;
 import java.io.Serializable;
 import java.time.Duration;
 import java.util.Objects;
@@ -173,7 +174,9 @@ public final class RegistryHoldBack {
             LOG.warn("schema registry at {} unreachable ({}); holding records back, from {},"
                 + " retrying with backoff up to {}; the task fails after {} of waiting for one"
                 + " record and restarts from its last checkpoint (nothing is dead-lettered)",
-                registryUrl, failure.getMessage(), what, policy.maxBackoff(), policy.failAfter());
+                registryUrl, failure.getMessage(), what,
+                Durations.format(policy.maxBackoff().toMillis()),
+                Durations.format(policy.failAfter().toMillis()));
           }
         }
         long waited = (now - started) / 1_000_000;
@@ -185,7 +188,8 @@ public final class RegistryHoldBack {
                   + " the job from its last checkpoint: no record is dead-lettered or lost. Bring"
                   + " the registry back (or fix registry.url); Flink's restart strategy decides"
                   + " how often the job tries again",
-              registryUrl, waited / 1000, what, failure.getMessage(), policy.failAfter()),
+              registryUrl, waited / 1000, what, failure.getMessage(),
+              Durations.format(policy.failAfter().toMillis())),
               failure);
         }
         long sleep = Math.min(left,

@@ -93,7 +93,7 @@ class RegistryHoldBackTest {
         .isInstanceOf(RegistryHoldBack.RegistryOutageException.class)
         .hasMessageContaining("unreachable for 300 s while resolving in partition 0 offset 3,"
             + " schema id 42")
-        .hasMessageContaining("registry.outage.fail-after is PT5M")
+        .hasMessageContaining("registry.outage.fail-after is 5m")
         .hasMessageContaining("no record is dead-lettered or lost");
     long waited = clock.sleeps.stream().mapToLong(Long::longValue).sum();
     assertThat(waited).as("waits add up to fail-after exactly: the last one is cut short")
