@@ -2,6 +2,7 @@ package dev.vigil.jobs;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.vigil.avro.FeatureVector;
 import dev.vigil.avro.Score;
 import dev.vigil.avro.Transaction;
 import dev.vigil.infra.Ports;
@@ -9,7 +10,9 @@ import dev.vigil.infra.registry.ApicurioRegistry;
 import dev.vigil.schemas.registry.SchemaRegistryClient;
 import dev.vigil.schemas.serde.AvroWireDeserializer;
 import dev.vigil.schemas.serde.AvroWireSerializer;
+import dev.vigil.transforms.io.FeatureRow;
 import dev.vigil.transforms.io.KeyPartitioner;
+import dev.vigil.transforms.offline.PointInTimeEvaluator;
 import dev.vigil.transforms.spec.CompiledSpec;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -45,7 +48,8 @@ import org.junit.jupiter.api.io.TempDir;
  * starts with nothing cached while records flow into 4 partitions (parallelism 2), and the
  * registry stays down for 30 s before it is started again. No valid record is dead-lettered: every
  * one is scored exactly once (read_committed), the one record with an id the registry does not
- * know is the only dead letter ({@code unknown_schema_id}), the job never restarted, the
+ * know is the only dead letter ({@code unknown_schema_id}), the features equal the offline
+ * evaluation (the records were held back, not made late), the job never restarted, the
  * hold-back metrics moved while the registry was down, and each subtask logged the outage once.
  */
 class RegistryOutageITCase {
@@ -149,6 +153,24 @@ class RegistryOutageITCase {
           .doesNotHaveDuplicates()
           .containsExactlyInAnyOrderElementsOf(txs.stream().map(Transaction::getTransactionId)
               .toList());
+      // Held back, not late: the features equal the offline evaluation of the same input.
+      Map<String, Map<String, Object>> vectors = new HashMap<>();
+      for (var r : TestingKafka.readCommitted(config.featuresTopic())) {
+        var v = AvroWireDeserializer.forSpecific(client, FeatureVector.class)
+            .deserialize(r.value());
+        vectors.put(v.getTransactionId(), v.getFeatures());
+      }
+      PointInTimeEvaluator offline = new PointInTimeEvaluator(spec);
+      List<String> names = spec.spec().featureNames();
+      for (Transaction t : txs) { // in event-time order already
+        FeatureRow expected = offline.process(t);
+        Map<String, Object> want = new HashMap<>();
+        for (int i = 0; i < names.size(); i++) {
+          want.put(names.get(i), expected.values()[i]);
+        }
+        assertThat(vectors.get(t.getTransactionId())).as("features of %s", t.getTransactionId())
+            .isEqualTo(want);
+      }
       var dead = TestingKafka.readCommitted(config.deadLettersTopic());
       assertThat(dead).as("only the record the registry does not know").hasSize(1);
       assertThat(TestingJob.header(dead.get(0), DeadLetters.H_REASON))
