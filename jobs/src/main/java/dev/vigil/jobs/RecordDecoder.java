@@ -9,9 +9,9 @@ import dev.vigil.transforms.flink.FeatureEvent;
 import dev.vigil.transforms.spec.CompiledSpec;
 import java.io.Serializable;
 import java.time.Duration;
-import org.apache.flink.metrics.MetricGroup;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericRecord;
+import org.apache.flink.metrics.MetricGroup;
 
 /**
  * Decode and validate one record: Confluent wire format → the spec's source record (writer schema
