@@ -10,7 +10,9 @@ import org.apache.flink.util.OutputTag;
 
 /**
  * The dead-letter reasons and the one side output they travel on. Every record the job cannot
- * score becomes exactly one {@link DeadLetter}: records in = scored + dead letters.
+ * score becomes exactly one {@link DeadLetter}: records in = scored + dead letters. Only a problem
+ * of the record itself is a reason: a registry outage holds records back ({@link
+ * RegistryHoldBack}), it never dead-letters them.
  */
 public final class DeadLetters {
   private DeadLetters() {}
@@ -19,7 +21,6 @@ public final class DeadLetters {
   public static final String UNKNOWN_SCHEMA_ID = "unknown_schema_id";
   public static final String UNDECODABLE = "undecodable";
   public static final String INCOMPATIBLE_WRITER_SCHEMA = "incompatible_writer_schema";
-  public static final String REGISTRY_UNAVAILABLE = "registry_unavailable";
   public static final String MISSING_ENTITY_KEY = "missing_entity_key";
   public static final String EVENT_TIME_OUT_OF_RANGE = "event_time_out_of_range";
   public static final String NEGATIVE_AMOUNT = "negative_amount";
@@ -27,7 +28,7 @@ public final class DeadLetters {
 
   /** Every reason, in the order of the pipeline. */
   public static final List<String> REASONS = List.of(NOT_FRAMED, UNKNOWN_SCHEMA_ID, UNDECODABLE,
-      INCOMPATIBLE_WRITER_SCHEMA, REGISTRY_UNAVAILABLE, MISSING_ENTITY_KEY,
+      INCOMPATIBLE_WRITER_SCHEMA, MISSING_ENTITY_KEY,
       EVENT_TIME_OUT_OF_RANGE, NEGATIVE_AMOUNT, DUPLICATE);
 
   public static final TypeInformation<DeadLetter> TYPE = new AvroTypeInfo<>(DeadLetter.class);

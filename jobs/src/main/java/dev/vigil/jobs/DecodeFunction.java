@@ -14,10 +14,11 @@ import org.apache.flink.util.Collector;
  * the outcome on in {@link RawRecord#decoded}; a record that crossed a process boundary lost it
  * (it is not serialized) and is decoded here again.
  *
- * <p>Registry outages: known ids keep decoding from the cache; an unknown id is retried by the
- * client with exponential backoff up to {@code registry.retry.limit} attempts (this blocks the
- * subtask, on purpose: back pressure rather than losing the order), then the record is
- * dead-lettered {@code registry_unavailable}. The next record with that id tries again.
+ * <p>Registry outages: known ids keep decoding from the cache; an id not yet cached is held back
+ * by {@link RegistryHoldBack} (the subtask waits and retries with capped exponential backoff, on
+ * purpose: back pressure rather than losing the order) and never dead-lettered; after {@code
+ * registry.outage.fail-after} the task fails and the job restarts from its last checkpoint. Only an
+ * id the registry answers 404 for is a dead letter ({@code unknown_schema_id}).
  */
 public final class DecodeFunction extends ProcessFunction<RawRecord, FeatureEvent> {
   private static final long serialVersionUID = 2L;
@@ -30,7 +31,7 @@ public final class DecodeFunction extends ProcessFunction<RawRecord, FeatureEven
 
   @Override
   public void open(OpenContext context) {
-    decoder.open();
+    decoder.open(getRuntimeContext().getMetricGroup());
   }
 
   @Override

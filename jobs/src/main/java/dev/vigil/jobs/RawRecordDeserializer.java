@@ -12,6 +12,12 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
  * Kafka records as {@link RawRecord}s, untouched; with a {@link RecordDecoder}, each is also decoded
  * here, inside the source, so that the source's per-partition watermarks see the event times
  * ({@link #eventTime}). No record can fail the source: a bad one carries its dead letter on.
+ *
+ * <p>A registry outage can: while an uncached schema id cannot be resolved, {@link #deserialize}
+ * waits in the source's task thread ({@link RegistryHoldBack}: the source stops reading, back
+ * pressure) and, after {@code registry.outage.fail-after}, fails the task so that the job restarts
+ * from its last checkpoint. Its metrics are in the source reader's group: {@code
+ * deserializer.vigil.registry.*}.
  */
 public final class RawRecordDeserializer implements KafkaRecordDeserializationSchema<RawRecord> {
   private static final long serialVersionUID = 2L;
@@ -32,7 +38,7 @@ public final class RawRecordDeserializer implements KafkaRecordDeserializationSc
   @Override
   public void open(DeserializationSchema.InitializationContext context) {
     if (decoder != null) {
-      decoder.open();
+      decoder.open(context.getMetricGroup());
     }
   }
 

@@ -50,8 +50,9 @@ public record ScoringConfig(
     String registryUser,
     String registryPassword,
     String registryToken,
-    int registryRetryLimit,
     Duration registryRetryBackoff,
+    Duration registryRetryMaxBackoff,
+    Duration registryOutageFailAfter,
     Path specPath,
     Path modelPath,
     Path shadowModelPath,
@@ -111,8 +112,9 @@ public record ScoringConfig(
       new Key("registry.ssl.truststore.password", null, "The truststore's password, if it has one."),
       new Key("registry.ssl.keystore.location", null, "Client keystore (PKCS12 or JKS: certificate and key) for a registry that requires mutual TLS."),
       new Key("registry.ssl.keystore.password", null, "The client keystore's password (also its key's); required with registry.ssl.keystore.location."),
-      new Key("registry.retry.limit", "5", "Attempts to resolve an unknown schema id while the registry is unreachable before the record is dead-lettered registry_unavailable."),
-      new Key("registry.retry.backoff", "200ms", "Wait before the second attempt; doubles each time (with jitter), capped at 5 s."),
+      new Key("registry.retry.backoff", "200ms", "While the registry is unreachable (refused, timed out, 5xx), a record whose schema id is not cached yet is held back, never dead-lettered: the first wait before asking again; doubles each time (with jitter)."),
+      new Key("registry.retry.max-backoff", "10s", "Cap on one wait between two attempts to reach the registry."),
+      new Key("registry.outage.fail-after", null, "How long one record may be held back waiting for the registry before the task fails and the job restarts from its last checkpoint (the restart strategy decides how often); default: half of transaction.timeout. Below transaction.timeout minus checkpoint.interval with exactly_once, and below Flink's execution.checkpointing.timeout: no checkpoint completes while a record is held back."),
       new Key("spec", null, "The feature spec YAML (required)."),
       new Key("model", null, "The model: a .json (XGBoost) or .onnx file (required)."),
       new Key("shadow.model", null, "A second model scored beside the first, recorded in Score.shadow, never deciding."),
@@ -165,6 +167,12 @@ public record ScoringConfig(
    */
   static final Set<String> SECRET_KEYS = Set.of("registry.password", "registry.token",
       "registry.ssl.truststore.password", "registry.ssl.keystore.password");
+
+  /** Keys that no longer exist, with what to do instead. */
+  static final Map<String, String> RETIRED = Map.of("registry.retry.limit",
+      "a registry outage no longer dead-letters records after a number of attempts: they are held"
+          + " back and retried (registry.retry.backoff, registry.retry.max-backoff), and the task"
+          + " fails after registry.outage.fail-after; remove the key");
 
   /** Kafka client properties the job sets itself, with what to do instead. */
   public static final Map<String, String> RESERVED = reserved();
@@ -342,6 +350,8 @@ public record ScoringConfig(
           if (kafkaProperty(k, property, v)) {
             kafka.put(k, v.strip());
           }
+        } else if (RETIRED.containsKey(k)) {
+          problems.add("key '" + k + "': no longer exists: " + RETIRED.get(k));
         } else if (!BY_NAME.containsKey(k)) {
           problems.add("key '" + k + "': unknown; keys: " + String.join(", ", BY_NAME.keySet())
               + ", and Kafka client properties as kafka.*, source.kafka.*, sink.kafka.*");
@@ -372,8 +382,16 @@ public record ScoringConfig(
             + " password, not both");
       }
       RegistryConfig.Tls tls = registryTls();
-      int retryLimit = integer("registry.retry.limit", 1, 100);
       Duration retryBackoff = duration("registry.retry.backoff");
+      Duration retryMaxBackoff = duration("registry.retry.max-backoff");
+      if (retryBackoff != null && retryMaxBackoff != null
+          && retryMaxBackoff.compareTo(retryBackoff) < 0) {
+        problems.add("key 'registry.retry.max-backoff': " + Durations.format(retryMaxBackoff
+            .toMillis()) + " is shorter than registry.retry.backoff "
+            + Durations.format(retryBackoff.toMillis()));
+      }
+      Duration failAfter = optional("registry.outage.fail-after") == null ? null
+          : duration("registry.outage.fail-after");
       Path spec = file("spec", true);
       Path model = modelPath("model", true);
       Path shadow = modelPath("shadow.model", false);
@@ -438,11 +456,20 @@ public record ScoringConfig(
               + " the broker would refuse the sink's producers");
         }
       }
+      if (exactlyOnce && failAfter != null && txTimeout != null && checkpoint != null
+          && failAfter.compareTo(txTimeout.minus(checkpoint)) >= 0) {
+        problems.add("key 'registry.outage.fail-after': " + Durations.format(failAfter.toMillis())
+            + " must be shorter than transaction.timeout " + Durations.format(txTimeout.toMillis())
+            + " minus checkpoint.interval " + Durations.format(checkpoint.toMillis())
+            + " with exactly_once delivery: no checkpoint completes while a record is held back,"
+            + " and the broker aborts a sink's open transaction after transaction.timeout");
+      }
       if (!problems.isEmpty()) {
         throw new ConfigException(problems);
       }
       return new ScoringConfig(bootstrap, input, scores, features, deadLetters, group,
-          registryUrl, user, password, token, retryLimit, retryBackoff, spec, model, shadow, poll,
+          registryUrl, user, password, token, retryBackoff, retryMaxBackoff, failAfter, spec,
+          model, shadow, poll,
           thresholds, parallelism, maxParallelism, scoresDelivery, featuresDelivery,
           deadLettersDelivery, prefix, txTimeout, brokerMax, checkpoint, tolerable, dedupe, future, starting,
           new Watermarks(outOfOrderness, idle, drift, wmInterval), bufferTimeout,
@@ -660,19 +687,38 @@ public record ScoringConfig(
     }
   }
 
-  /** The registry client's settings: credentials and the retry limit for unknown ids. */
+  /** Attempts of one registry call of the sinks (registering the output schemas, once). */
+  static final int SINK_REGISTRY_ATTEMPTS = 5;
+
+  /**
+   * The registry client's settings: credentials, TLS, and {@link #SINK_REGISTRY_ATTEMPTS} attempts
+   * per call with the {@code registry.retry.*} backoff (the decoder makes one attempt per call and
+   * retries through {@link #registryHoldBack()}).
+   */
   public RegistryConfig registryConfig() {
     RegistryConfig.Credentials credentials =
         registryToken != null ? RegistryConfig.Credentials.bearer(Secret.reference(registryToken))
             : registryUser != null
                 ? RegistryConfig.Credentials.basic(registryUser, Secret.reference(registryPassword))
             : RegistryConfig.Credentials.none();
-    Duration cap = registryRetryBackoff.compareTo(Duration.ofSeconds(5)) > 0
-        ? registryRetryBackoff : Duration.ofSeconds(5);
     return RegistryConfig.of(registryUrl)
         .withCredentials(credentials)
-        .withRetries(registryRetryLimit, registryRetryBackoff, cap)
+        .withRetries(SINK_REGISTRY_ATTEMPTS, registryRetryBackoff, registryRetryMaxBackoff)
         .withTls(registryTls);
+  }
+
+  /**
+   * {@code registry.outage.fail-after}, or its default: half of {@code transaction.timeout}.
+   */
+  public Duration outageFailAfter() {
+    return registryOutageFailAfter != null ? registryOutageFailAfter
+        : transactionTimeout.dividedBy(2);
+  }
+
+  /** How the decoder holds a record back while the registry is unreachable. */
+  public RegistryHoldBack.Policy registryHoldBack() {
+    return new RegistryHoldBack.Policy(registryRetryBackoff, registryRetryMaxBackoff,
+        outageFailAfter());
   }
 
   /**
@@ -717,8 +763,10 @@ public record ScoringConfig(
     putIf(m, "registry.user", registryUser);
     putIf(m, "registry.password", registryPassword);
     putIf(m, "registry.token", registryToken);
-    m.put("registry.retry.limit", String.valueOf(registryRetryLimit));
     m.put("registry.retry.backoff", Durations.format(registryRetryBackoff.toMillis()));
+    m.put("registry.retry.max-backoff", Durations.format(registryRetryMaxBackoff.toMillis()));
+    putIf(m, "registry.outage.fail-after", registryOutageFailAfter == null ? null
+        : Durations.format(registryOutageFailAfter.toMillis()));
     m.put("spec", specPath.toString());
     m.put("model", modelPath.toString());
     putIf(m, "shadow.model", shadowModelPath == null ? null : shadowModelPath.toString());

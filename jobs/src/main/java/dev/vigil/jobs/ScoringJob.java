@@ -35,7 +35,9 @@ import org.slf4j.LoggerFactory;
  *   <li><b>decode + validate</b> ({@link OperatorUids#DECODE}, stateless, chained to the source):
  *       {@link DecodeFunction} routes the decoder's outcome; bad records → dead letters
  *       (not_framed, unknown_schema_id, undecodable, incompatible_writer_schema,
- *       registry_unavailable, missing_entity_key, event_time_out_of_range, negative_amount).
+ *       missing_entity_key, event_time_out_of_range, negative_amount). A registry outage is not a
+ *       bad record: the source holds the record back and retries ({@link RegistryHoldBack}), and
+ *       fails the task after {@code registry.outage.fail-after} (restart from the checkpoint).
  *   <li><b>feature stages</b> ({@link OperatorUids#features}(entity), one per entity, one after
  *       the other): keyed by the entity key; state: one tile value per key (TTL: the entity's
  *       longest window plus its tail, none with a lifetime feature), the events waiting for the
@@ -183,7 +185,7 @@ public final class ScoringJob {
   /** The decoder of {@code spec}'s records under {@code config}. */
   public static RecordDecoder decoder(ScoringConfig config, CompiledSpec spec) {
     return new RecordDecoder(config.registryConfig(), spec, Envelope.compile(spec),
-        config.futureTolerance());
+        config.futureTolerance(), config.registryHoldBack());
   }
 
   /**

@@ -104,6 +104,44 @@ class ScoringConfigTest {
         .hasMessageContaining("key 'checkpoint.tolerable-failures': -1 is not between 0 and 1000");
   }
 
+  @Test
+  void aRegistryOutageHoldsBackForHalfTheTransactionTimeoutByDefault() throws Exception {
+    ScoringConfig c = ScoringConfig.of(minimal);
+    assertThat(c.registryHoldBack()).isEqualTo(new RegistryHoldBack.Policy(
+        Duration.ofMillis(200), Duration.ofSeconds(10), Duration.ofMinutes(5)));
+    minimal.put("transaction.timeout", "2m");
+    assertThat(ScoringConfig.of(minimal).outageFailAfter()).isEqualTo(Duration.ofMinutes(1));
+    minimal.put("registry.outage.fail-after", "90s");
+    ScoringConfig explicit = ScoringConfig.of(minimal);
+    assertThat(explicit.outageFailAfter()).isEqualTo(Duration.ofSeconds(90));
+    assertThat(explicit.with("parallelism", "3").outageFailAfter())
+        .isEqualTo(Duration.ofSeconds(90));
+  }
+
+  @Test
+  void exactlyOnceRefusesHoldingBackLongerThanAnOpenTransactionSurvives() {
+    minimal.put("transaction.timeout", "1m");
+    minimal.put("checkpoint.interval", "10s");
+    minimal.put("registry.outage.fail-after", "50s");
+    assertThatThrownBy(() -> ScoringConfig.of(minimal))
+        .hasMessageContaining("key 'registry.outage.fail-after': 50s must be shorter than"
+            + " transaction.timeout 1m minus checkpoint.interval 10s");
+    minimal.put("registry.outage.fail-after", "49s");
+    assertThatCode(() -> ScoringConfig.of(minimal));
+  }
+
+  @Test
+  void theRetiredRetryLimitAndABackoffCapBelowTheBackoffAreRefusedSayingWhy() {
+    minimal.put("registry.retry.limit", "5");
+    minimal.put("registry.retry.backoff", "2s");
+    minimal.put("registry.retry.max-backoff", "1s");
+    assertThatThrownBy(() -> ScoringConfig.of(minimal))
+        .hasMessageContaining("key 'registry.retry.limit': no longer exists: a registry outage no"
+            + " longer dead-letters records")
+        .hasMessageContaining("key 'registry.retry.max-backoff': 1s is shorter than"
+            + " registry.retry.backoff 2s");
+  }
+
   private static void assertThatCode(org.assertj.core.api.ThrowableAssert.ThrowingCallable c) {
     org.assertj.core.api.Assertions.assertThatCode(c).doesNotThrowAnyException();
   }

@@ -14,8 +14,15 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * A real Apicurio Registry (in-memory storage, loopback only) in its own JVM, for integration
- * tests and the local environment: the Confluent-compatible API is at {@link #confluentApiUrl()}.
+ * A real Apicurio Registry (loopback only) in its own JVM, for integration tests and the local
+ * environment: the Confluent-compatible API is at {@link #confluentApiUrl()}.
+ *
+ * <p>Storage is in memory by default (Apicurio's H2 {@code mem:} database): a stopped registry
+ * forgets its schemas. {@link #start(int, Path)} keeps them in an H2 file database under a
+ * directory instead (Apicurio 3.0.9's {@code apicurio.datasource.url=jdbc:h2:file:…}), so a
+ * registry stopped ({@link #close()}) and started again on the same port and directory ({@link
+ * #restart()}) answers for the same ids, and numbers new ones after them: a registry outage, as a
+ * client sees it.
  *
  * <p>The distribution is the {@code io.apicurio:apicurio-registry-app:tar.gz:all} artifact, which
  * Maven resolves from Maven Central and whose path the build passes in the system property
@@ -30,11 +37,13 @@ public final class ApicurioRegistry implements AutoCloseable {
   private final Process process;
   private final int port;
   private final Path log;
+  private final Path dataDir;
 
-  private ApicurioRegistry(Process process, int port, Path log) {
+  private ApicurioRegistry(Process process, int port, Path log, Path dataDir) {
     this.process = process;
     this.port = port;
     this.log = log;
+    this.dataDir = dataDir;
   }
 
   /** The registry shared by every test of this JVM, started on first use. */
@@ -54,6 +63,15 @@ public final class ApicurioRegistry implements AutoCloseable {
 
   /** Starts a registry on {@code port} (fails fast, naming it, if taken) and waits for it. */
   public static ApicurioRegistry start(int port) {
+    return start(port, null);
+  }
+
+  /**
+   * Starts a registry on {@code port} whose schemas are kept in files under {@code dataDir}
+   * (created if missing; null: in memory), and waits for it. The same directory again gives the
+   * same schemas under the same ids.
+   */
+  public static ApicurioRegistry start(int port, Path dataDir) {
     dev.vigil.infra.Ports.ensureFree(port, "the schema registry", "--registry-port");
     Path home = unpackedDistribution();
     Path runner;
@@ -73,17 +91,25 @@ public final class ApicurioRegistry implements AutoCloseable {
       throw new UncheckedIOException(e);
     }
     String java = ProcessHandle.current().info().command().orElse("java");
-    List<String> command =
-        List.of(
-            java,
-            "-Xmx512m",
-            "-XX:TieredStopAtLevel=1",
-            "-Dquarkus.http.host=127.0.0.1",
-            "-Dquarkus.http.port=" + port,
-            "-Dquarkus.log.level=WARN",
-            "-Dquarkus.http.access-log.enabled=false",
-            "-jar",
-            runner.toString());
+    List<String> command = new java.util.ArrayList<>(List.of(
+        java,
+        "-Xmx512m",
+        "-XX:TieredStopAtLevel=1",
+        "-Dquarkus.http.host=127.0.0.1",
+        "-Dquarkus.http.port=" + port,
+        "-Dquarkus.log.level=WARN",
+        "-Dquarkus.http.access-log.enabled=false"));
+    if (dataDir != null) {
+      try {
+        Files.createDirectories(dataDir);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot create the registry's data directory " + dataDir, e);
+      }
+      // The storage Apicurio uses anyway (SQL on H2), in a file instead of in memory.
+      command.add("-Dapicurio.datasource.url=jdbc:h2:file:"
+          + dataDir.toAbsolutePath().resolve("registry"));
+    }
+    command.addAll(List.of("-jar", runner.toString()));
     Process process;
     try {
       process =
@@ -95,9 +121,24 @@ public final class ApicurioRegistry implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot start Apicurio Registry: " + command, e);
     }
-    ApicurioRegistry registry = new ApicurioRegistry(process, port, log);
+    ApicurioRegistry registry = new ApicurioRegistry(process, port, log, dataDir);
     registry.awaitReady();
     return registry;
+  }
+
+  /**
+   * Stops this registry (if it still runs) and starts a new one on the same port with the same
+   * data directory: the schemas and ids of before when it has one ({@link #start(int, Path)}),
+   * none when it is in memory.
+   */
+  public ApicurioRegistry restart() {
+    close();
+    return start(port, dataDir);
+  }
+
+  /** Whether the registry's process is running. */
+  public boolean isRunning() {
+    return process.isAlive();
   }
 
   /** The Confluent Schema Registry API root, e.g. {@code http://127.0.0.1:PORT/apis/ccompat/v7}. */

@@ -22,8 +22,11 @@ import org.apache.avro.specific.SpecificRecord;
  * Reads Confluent wire-format bytes into records of one reader schema, resolving each writer
  * schema (found by the frame's id) to the reader with Avro schema resolution.
  *
- * <p>Each failure is its own {@link WireFormatException} subclass with a stable reason code, so a
- * job routes bad records to dead letters instead of failing. Resolution work is done once per
+ * <p>Each problem of the record is its own {@link WireFormatException} subclass with a stable
+ * reason code, so a job routes bad records to dead letters instead of failing; an id the registry
+ * answers 404 for is one ({@code unknown_schema_id}). Any other registry failure (unreachable,
+ * 5xx, timeout, 401) is not the record's fault: it is thrown as the client's unchecked {@link
+ * RegistryException}, nothing about the id is cached, and the same call later asks again. Resolution work is done once per
  * writer schema id: the resolved reader, or the fact that the writer is not readable, is cached.
  * Not thread-safe (decoder reuse): one per thread or Flink subtask, created in {@code open()}.
  */
@@ -63,6 +66,13 @@ public final class AvroWireDeserializer<T> {
     return readerSchema;
   }
 
+  /**
+   * The record in {@code bytes}.
+   *
+   * @throws WireFormatException the record is bad (its reason code says how)
+   * @throws RegistryException the writer schema is not cached and the registry failed other than
+   *     with a 404 (not a problem of the record: ask again later)
+   */
   public T deserialize(byte[] bytes) throws WireFormatException {
     int id = ConfluentWireFormat.schemaIdOf(bytes);
     DatumReader<T> reader = readerFor(id);
@@ -125,8 +135,7 @@ public final class AvroWireDeserializer<T> {
         throw new WireFormatException.UnknownSchemaId(
             "schema id " + id + " is not known to the schema registry: " + e.getMessage(), id, e);
       }
-      throw new WireFormatException.RegistryUnavailable(
-          "cannot resolve schema id " + id + ": " + e.getMessage(), id, e);
+      throw e; // not the record's fault: the caller retries or fails, never dead-letters
     }
     SchemaPairCompatibility compatibility =
         SchemaCompatibility.checkReaderWriterCompatibility(readerSchema, writer);

@@ -1,16 +1,18 @@
 package dev.vigil.schemas.serde;
 
 /**
- * A record's bytes could not be turned into a value. Each subclass is one reason, with a stable
- * {@link #reasonCode()} that the job uses to route the record to the dead-letter topic; only
- * {@link RegistryUnavailableException} is not a problem of the data itself.
+ * A record's bytes could not be turned into a value. Each subclass is one reason, a problem of the
+ * record itself, with a stable {@link #reasonCode()} that the job uses to route the record to the
+ * dead-letter topic. A registry that cannot be reached is not one of them: that is not the data's
+ * fault, so {@link AvroWireDeserializer} lets its {@link
+ * dev.vigil.schemas.registry.RegistryException} through and the caller decides (the scoring job
+ * waits and retries).
  */
 public abstract sealed class WireFormatException extends Exception
     permits WireFormatException.NotFramed,
         WireFormatException.UnknownSchemaId,
         WireFormatException.Undecodable,
-        WireFormatException.IncompatibleWriterSchema,
-        WireFormatException.RegistryUnavailable {
+        WireFormatException.IncompatibleWriterSchema {
   private static final long serialVersionUID = 1L;
 
   private final int schemaId;
@@ -81,20 +83,6 @@ public abstract sealed class WireFormatException extends Exception
     @Override
     public String reasonCode() {
       return "incompatible_writer_schema";
-    }
-  }
-
-  /** The registry could not be reached to resolve an id not yet cached: retry, not bad data. */
-  public static final class RegistryUnavailable extends WireFormatException {
-    private static final long serialVersionUID = 1L;
-
-    public RegistryUnavailable(String message, int schemaId, Throwable cause) {
-      super(message, schemaId, cause);
-    }
-
-    @Override
-    public String reasonCode() {
-      return "registry_unavailable";
     }
   }
 }

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.vigil.avro.Channel;
 import dev.vigil.avro.Transaction;
+import dev.vigil.schemas.registry.RegistryException;
 import dev.vigil.schemas.testing.InMemorySchemaLookup;
 import java.time.Instant;
 import java.util.Arrays;
@@ -106,7 +107,7 @@ class AvroWireFormatTest {
   }
 
   @Test
-  void registryDownIsNotBadDataAndKnownIdsKeepWorking() throws Exception {
+  void registryDownIsNotBadDataKnownIdsKeepWorkingAndAnUnknownIdIsAskedForAgain() throws Exception {
     byte[] bytes = serializer.serialize(transaction());
     deserializer.deserialize(bytes);
     registry.setUnavailable(true);
@@ -114,7 +115,9 @@ class AvroWireFormatTest {
     AvroWireDeserializer<Transaction> cold = AvroWireDeserializer.forSpecific(registry, Transaction.class);
     assertThatThrownBy(() -> cold.deserialize(bytes))
         .isInstanceOfSatisfying(
-            WireFormatException.RegistryUnavailable.class,
-            e -> assertThat(e.reasonCode()).isEqualTo("registry_unavailable"));
+            RegistryException.class,
+            e -> assertThat(e.kind()).isEqualTo(RegistryException.Kind.UNAVAILABLE));
+    registry.setUnavailable(false);
+    assertThat(cold.deserialize(bytes)).as("nothing about the id was cached").isEqualTo(transaction());
   }
 }
