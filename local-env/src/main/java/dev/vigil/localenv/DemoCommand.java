@@ -72,8 +72,13 @@ import picocli.CommandLine.Spec;
  *       second, exactly-once sinks) runs {@link ScoringJob} restored from that savepoint, reading
  *       the input topic from its earliest offset: it holds only live events, all from T on, so
  *       nothing is counted twice.
+ *       With {@code --cluster} the job runs instead as the shaded vigil-jobs.jar on a {@link
+ *       StandaloneCluster} (a JobManager and TaskManager JVMs, started alongside the bootstrap),
+ *       submitted through its REST API with {@code savepointPath} = the bootstrap savepoint.
  *   <li>A producer sends live payments of the same cards from T on at a fixed rate, with bad
- *       records mixed in; {@code --failures} kills the task manager mid-stream.
+ *       records mixed in; {@code --failures} kills the task manager mid-stream (with {@code
+ *       --cluster}: SIGKILLs a TaskManager process that holds tasks, once the job has recovered
+ *       from the previous kill and checkpointed since, and starts a replacement).
  *   <li>read_committed consumers read scores, feature vectors and dead letters until every record
  *       sent is accounted for; then the summary: counts, throughput, latency, precision and recall
  *       against the generator's labels, and every streamed feature vector checked against the
@@ -115,6 +120,14 @@ public final class DemoCommand implements Callable<Integer> {
   /** The repository this class was built in (its jar lies in local-env/target*), or null. */
   static final Path REPO = repository();
 
+  static final int DEFAULT_RATE = 2000;
+  /**
+   * The default rate with {@code --cluster --failures}: a TaskManager process killed takes 20-30
+   * s to be replaced and the job to run again (measured on 2 busy cores), so 20,000 payments at
+   * 2,000/s (10 s) would end before a second kill; at 200/s they take 100 s.
+   */
+  static final int CLUSTER_FAILURES_RATE = 200;
+
   /** Overrides where {@code --cluster} finds the shaded job jar (the ITCases set it). */
   static final String JOBS_JAR_PROPERTY = "vigil.jobs.jar";
 
@@ -131,8 +144,13 @@ public final class DemoCommand implements Callable<Integer> {
       description = "Send for this long instead (e.g. 60s, 5m): --rate x duration payments.")
   String duration;
 
-  @Option(names = "--rate", defaultValue = "2000", paramLabel = "R",
-      description = "Records sent per second. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--rate", paramLabel = "R",
+      description = "Records sent per second. Default: " + DEFAULT_RATE + "; "
+          + CLUSTER_FAILURES_RATE + " with --cluster and --failures, so that the stream outlasts"
+          + " the kills and the recoveries of the cluster's processes (20-30 s each on 2 busy"
+          + " cores).")
+  Double rateOption;
+
   double rate;
 
   @Option(names = "--cards", defaultValue = "1000", paramLabel = "N",
@@ -248,6 +266,8 @@ public final class DemoCommand implements Callable<Integer> {
     long timeoutMillis;
     int valid;
     CompiledSpec compiled;
+    rate = rateOption != null ? rateOption
+        : cluster && failures > 0 ? CLUSTER_FAILURES_RATE : DEFAULT_RATE;
     try {
       timeoutMillis = Durations.parseMillis(timeout);
       long durationMillis = duration == null ? 0 : Durations.parseMillis(duration);
@@ -319,6 +339,7 @@ public final class DemoCommand implements Callable<Integer> {
     Instant cutover = Instant.now().minus(liveSpan).minus(CUTOVER_LAG)
         .truncatedTo(ChronoUnit.SECONDS);
     LocalServices services = new LocalServices(() -> deleteTree(run));
+    CompletableFuture<Double> clusterStart = CompletableFuture.completedFuture(0.0);
     try {
       try {
         services.checkPorts(kafkaPort, registryPort, webPort);
@@ -332,12 +353,13 @@ public final class DemoCommand implements Callable<Integer> {
         return (System.nanoTime() - s) / 1e9;
       });
       // The cluster's JVMs too (they need nothing of the history, and wait on I/O as they start).
-      CompletableFuture<Double> clusterStart = !cluster ? CompletableFuture.completedFuture(0.0)
-          : CompletableFuture.supplyAsync(() -> {
-            long s = System.nanoTime();
-            services.startCluster(clusterOptions(run.resolve("cluster")));
-            return (System.nanoTime() - s) / 1e9;
-          });
+      if (cluster) {
+        clusterStart = CompletableFuture.supplyAsync(() -> {
+          long s = System.nanoTime();
+          services.startCluster(clusterOptions(run.resolve("cluster")));
+          return (System.nanoTime() - s) / 1e9;
+        });
+      }
 
       // (2) history and bootstrap
       long s = System.nanoTime();
@@ -457,10 +479,15 @@ public final class DemoCommand implements Callable<Integer> {
         String id = jobs.run(jarId, ClusterJobs.Run.of(ScoringJob.class.getName(), args,
             parallelism).fromSavepoint(restoreFrom, false));
         jobs.awaitAllTasksRunning(id, Duration.ofSeconds(180));
-        flink = new DemoFlink.Standalone(services.cluster, jobs, id);
+        // Its first checkpoint before the stream starts: the first kill then tests a recovery
+        // from a checkpoint of the live stream, not a restart from the savepoint.
+        DemoFlink.Standalone standalone = new DemoFlink.Standalone(services.cluster, jobs, id);
+        standalone.awaitCheckpoint(Duration.ofSeconds(120));
+        flink = standalone;
         err.printf(Locale.ROOT, "demo: %s uploaded through the REST API; scoring job %s"
                 + " (RocksDB, checkpoints every 1 s, scores %s) restored from the savepoint %s,"
-                + " every task running in %.1f s%n", jobsJar.getFileName(), id, scoresDelivery(),
+                + " every task running and a first checkpoint completed in %.1f s%n",
+            jobsJar.getFileName(), id, scoresDelivery(),
             restoreFrom, secondsSince(s));
       }
       err.printf("demo: Flink web UI: %s%n", services.webUrl());
@@ -493,6 +520,11 @@ public final class DemoCommand implements Callable<Integer> {
       List<String> broken = summary.brokenInvariants(live);
       if (missing != null) {
         broken.add(0, missing);
+      } else if (killed < failures) {
+        broken.add(String.format(Locale.ROOT, "only %d of the %d failures of --failures were"
+            + " injected: every result was in before the job had recovered and completed a"
+            + " checkpoint again; send for longer (a lower --rate, more --events or --duration)",
+            killed, failures));
       }
       for (Consistency.Mismatch m : consistency.examples()) {
         err.printf("demo: consistency: %s %s: streamed %s, offline %s%n", m.id(), m.feature(),
@@ -522,6 +554,15 @@ public final class DemoCommand implements Callable<Integer> {
       }
       throw e;
     } finally {
+      if (!services.isClosed()) {
+        // A failure before the cluster was needed: let its start end first, so that close()
+        // stops its processes before the run's folder, their work dir, is deleted.
+        try {
+          clusterStart.join();
+        } catch (CompletionException e) {
+          // reported where the cluster was needed, or irrelevant after the earlier failure
+        }
+      }
       services.close();
     }
   }
@@ -648,9 +689,12 @@ public final class DemoCommand implements Callable<Integer> {
         err.flush();
       }
       // Failure k once k / (failures + 1) of the records have results: the job has committed
-      // checkpoints (since the previous kill too: it recovered) and still has work to do.
+      // checkpoints (since the previous kill too: it recovered) and still has work to do. On the
+      // cluster, once k / (failures + 1) of the records are sent (a recovery there takes longer
+      // than results lag behind): readyToKill says it recovered and checkpointed since.
+      long progress = cluster ? producer.sent.get() : accounted;
       if (killed < failures && accounted > 0
-          && accounted >= (long) total * (killed + 1) / (failures + 1)
+          && progress >= (long) total * (killed + 1) / (failures + 1)
           && accounted > accountedAtLastKill && flink.readyToKill()) {
         String what = flink.killTaskManager();
         killed++;

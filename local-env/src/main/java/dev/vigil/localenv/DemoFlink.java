@@ -4,6 +4,7 @@ import dev.vigil.localenv.cluster.ClusterException;
 import dev.vigil.localenv.cluster.ClusterJobs;
 import dev.vigil.localenv.cluster.StandaloneCluster;
 import dev.vigil.transforms.flink.FeatureStage;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -150,6 +151,25 @@ interface DemoFlink {
     @Override
     public String jobId() {
       return job;
+    }
+
+    /** Waits until the job has completed a checkpoint since it started running every task. */
+    void awaitCheckpoint(Duration timeout) throws InterruptedException {
+      long deadline = System.nanoTime() + timeout.toNanos();
+      while (jobs.completedCheckpoints(job) <= checkpointsAtStart) {
+        String status = jobs.status(job);
+        if (List.of("FINISHED", "CANCELED", "FAILED", "SUSPENDED").contains(status)) {
+          throw new IllegalStateException("the scoring job ended (" + status + ") before its"
+              + " first checkpoint: " + jobs.rootException(job));
+        }
+        if (System.nanoTime() > deadline) {
+          throw new IllegalStateException("the scoring job completed no checkpoint within "
+              + timeout.toSeconds() + " s of running (last failure: " + jobs.rootException(job)
+              + "); the JobManager's log is under " + cluster.logDir());
+        }
+        Thread.sleep(200); // polling the checkpoint count
+      }
+      ready = true;
     }
 
     @Override
