@@ -352,9 +352,11 @@ public final class DemoCommand implements Callable<Integer> {
         services.startKafkaAndRegistry(kafkaPort, registryPort, "1g");
         return (System.nanoTime() - s) / 1e9;
       });
-      // The cluster's JVMs too (they need nothing of the history, and wait on I/O as they start).
+      // Then the cluster's JVMs, still while the history is bootstrapped: after the broker and
+      // the registry, not with them (on 2 cores loaded by other builds, five JVMs starting at
+      // once beside the generator kept the broker from being ready within its 90 s).
       if (cluster) {
-        clusterStart = CompletableFuture.supplyAsync(() -> {
+        clusterStart = infra.thenApplyAsync(up -> {
           long s = System.nanoTime();
           services.startCluster(clusterOptions(run.resolve("cluster")));
           return (System.nanoTime() - s) / 1e9;
@@ -461,7 +463,7 @@ public final class DemoCommand implements Callable<Integer> {
       } else {
         double clusterSeconds;
         try {
-          clusterSeconds = clusterStart.join();
+          clusterSeconds = clusterStart.join(); // infra has joined: a failure here is the cluster's
         } catch (CompletionException e) {
           return failedToStart(err, e.getCause());
         }
