@@ -692,12 +692,14 @@ public final class DemoCommand implements Callable<Integer> {
       }
       // Failure k once k / (failures + 1) of the records have results: the job has committed
       // checkpoints (since the previous kill too: it recovered) and still has work to do. On the
-      // cluster, once k / (failures + 1) of the records are sent (a recovery there takes longer
-      // than results lag behind): readyToKill says it recovered and checkpointed since.
-      long progress = cluster ? producer.sent.get() : accounted;
-      if (killed < failures && accounted > 0
-          && progress >= (long) total * (killed + 1) / (failures + 1)
-          && accounted > accountedAtLastKill && flink.readyToKill()) {
+      // cluster, once k / (failures + 1) of the records are sent, and readyToKill says the job
+      // recovered and completed a checkpoint since: its exactly-once results can lag the stream
+      // by more than a recovery there takes, so waiting for them put the kill after the stream.
+      boolean due = cluster
+          ? producer.sent.get() >= (long) total * (killed + 1) / (failures + 1)
+          : accounted > 0 && accounted >= (long) total * (killed + 1) / (failures + 1)
+              && accounted > accountedAtLastKill;
+      if (killed < failures && due && flink.readyToKill()) {
         String what = flink.killTaskManager();
         killed++;
         accountedAtLastKill = accounted;
