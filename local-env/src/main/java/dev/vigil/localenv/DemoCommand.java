@@ -7,6 +7,9 @@ import dev.vigil.jobs.DeadLetters;
 import dev.vigil.jobs.ScoringConfig;
 import dev.vigil.jobs.ScoringJob;
 import dev.vigil.jobs.Sinks;
+import dev.vigil.localenv.cluster.ClusterException;
+import dev.vigil.localenv.cluster.ClusterJobs;
+import dev.vigil.localenv.cluster.StandaloneCluster;
 import dev.vigil.models.ModelException;
 import dev.vigil.models.demo.DemoModel;
 import dev.vigil.models.demo.FraudGenerator;
@@ -44,8 +47,6 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import org.apache.flink.api.common.JobID;
-import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.runtime.jobgraph.JobGraph;
 import org.apache.flink.runtime.jobgraph.SavepointRestoreSettings;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -71,8 +72,13 @@ import picocli.CommandLine.Spec;
  *       second, exactly-once sinks) runs {@link ScoringJob} restored from that savepoint, reading
  *       the input topic from its earliest offset: it holds only live events, all from T on, so
  *       nothing is counted twice.
+ *       With {@code --cluster} the job runs instead as the shaded vigil-jobs.jar on a {@link
+ *       StandaloneCluster} (a JobManager and TaskManager JVMs, started alongside the bootstrap),
+ *       submitted through its REST API with {@code savepointPath} = the bootstrap savepoint.
  *   <li>A producer sends live payments of the same cards from T on at a fixed rate, with bad
- *       records mixed in; {@code --failures} kills the task manager mid-stream.
+ *       records mixed in; {@code --failures} kills the task manager mid-stream (with {@code
+ *       --cluster}: SIGKILLs a TaskManager process that holds tasks, once the job has recovered
+ *       from the previous kill and checkpointed since, and starts a replacement).
  *   <li>read_committed consumers read scores, feature vectors and dead letters until every record
  *       sent is accounted for; then the summary: counts, throughput, latency, precision and recall
  *       against the generator's labels, and every streamed feature vector checked against the
@@ -114,7 +120,21 @@ public final class DemoCommand implements Callable<Integer> {
   /** The repository this class was built in (its jar lies in local-env/target*), or null. */
   static final Path REPO = repository();
 
+  static final int DEFAULT_RATE = 2000;
+  /**
+   * The default rate with {@code --cluster --failures}: a TaskManager process killed takes 20-30
+   * s to be replaced and the job to run again (measured on 2 busy cores), so 20,000 payments at
+   * 2,000/s (10 s) would end before a second kill; at 200/s they take 100 s.
+   */
+  static final int CLUSTER_FAILURES_RATE = 200;
+
+  /** Overrides where {@code --cluster} finds the shaded job jar (the ITCases set it). */
+  static final String JOBS_JAR_PROPERTY = "vigil.jobs.jar";
+
   @Spec CommandSpec spec;
+
+  /** Task-manager kills injected so far (the summary's {@code taskmanager_kills}). */
+  private int killed;
 
   @Option(names = "--events", paramLabel = "N",
       description = "Valid live payments to send (default 20,000; or --duration).")
@@ -124,8 +144,13 @@ public final class DemoCommand implements Callable<Integer> {
       description = "Send for this long instead (e.g. 60s, 5m): --rate x duration payments.")
   String duration;
 
-  @Option(names = "--rate", defaultValue = "2000", paramLabel = "R",
-      description = "Records sent per second. Default: ${DEFAULT-VALUE}.")
+  @Option(names = "--rate", paramLabel = "R",
+      description = "Records sent per second. Default: " + DEFAULT_RATE + "; "
+          + CLUSTER_FAILURES_RATE + " with --cluster and --failures, so that the stream outlasts"
+          + " the kills and the recoveries of the cluster's processes (20-30 s each on 2 busy"
+          + " cores).")
+  Double rateOption;
+
   double rate;
 
   @Option(names = "--cards", defaultValue = "1000", paramLabel = "N",
@@ -153,9 +178,33 @@ public final class DemoCommand implements Callable<Integer> {
   int badRecords;
 
   @Option(names = "--failures", defaultValue = "0", paramLabel = "N",
-      description = "Kill the job's task manager N times, spread over the stream; the job"
+      description = "Kill the job's task manager N times, spread over the stream (with --cluster:"
+          + " SIGKILL a TaskManager process that holds tasks and start a replacement); the job"
           + " recovers from its checkpoints. Default: ${DEFAULT-VALUE}.")
   int failures;
+
+  @Option(names = "--cluster",
+      description = "Run the scoring job on a standalone Flink cluster of its own processes (a"
+          + " JobManager and --taskmanagers TaskManager JVMs, docs/cluster.md) instead of the"
+          + " in-JVM MiniCluster: jobs/target/vigil-jobs.jar submitted through the REST API,"
+          + " restored from the bootstrap savepoint; --failures then SIGKILLs TaskManager"
+          + " processes.")
+  boolean cluster;
+
+  @Option(names = "--taskmanagers", paramLabel = "N",
+      description = "With --cluster: TaskManager processes. Default: "
+          + StandaloneCluster.Options.DEFAULT_TASK_MANAGERS + ".")
+  Integer taskManagers;
+
+  @Option(names = "--slots", paramLabel = "N",
+      description = "With --cluster: task slots per TaskManager. Default: "
+          + StandaloneCluster.Options.DEFAULT_SLOTS + ".")
+  Integer slots;
+
+  @Option(names = "--tm-memory", paramLabel = "SIZE",
+      description = "With --cluster: taskmanager.memory.process.size of each TaskManager."
+          + " Default: " + StandaloneCluster.Options.DEFAULT_TM_MEMORY + ".")
+  String tmMemory;
 
   @Option(names = "--consistency-sample", defaultValue = "0", paramLabel = "N",
       description = "Streamed feature vectors compared with the offline evaluator, feature by"
@@ -187,7 +236,8 @@ public final class DemoCommand implements Callable<Integer> {
   int registryPort;
 
   @Option(names = "--web-port", defaultValue = "8082", paramLabel = "PORT",
-      description = "The Flink web UI and REST API. Default: ${DEFAULT-VALUE}.")
+      description = "The Flink web UI and REST API (of the MiniCluster, or the JobManager's with"
+          + " --cluster). Default: ${DEFAULT-VALUE}.")
   int webPort;
 
   @Option(names = "--spec", defaultValue = "examples/features.yaml", paramLabel = "F.yaml",
@@ -216,6 +266,8 @@ public final class DemoCommand implements Callable<Integer> {
     long timeoutMillis;
     int valid;
     CompiledSpec compiled;
+    rate = rateOption != null ? rateOption
+        : cluster && failures > 0 ? CLUSTER_FAILURES_RATE : DEFAULT_RATE;
     try {
       timeoutMillis = Durations.parseMillis(timeout);
       long durationMillis = duration == null ? 0 : Durations.parseMillis(duration);
@@ -242,6 +294,30 @@ public final class DemoCommand implements Callable<Integer> {
     if (valid < badRecords) {
       return usage(err, "--bad-records " + badRecords + " exceeds the " + valid + " live events");
     }
+    Path jobsJar = null;
+    if (cluster) {
+      int tms = taskManagers != null ? taskManagers : StandaloneCluster.Options.DEFAULT_TASK_MANAGERS;
+      int perTm = slots != null ? slots : StandaloneCluster.Options.DEFAULT_SLOTS;
+      if (tms < 1 || perTm < 1) {
+        return usage(err, "--taskmanagers and --slots must be at least 1, not " + tms + " and "
+            + perTm);
+      }
+      if ((long) tms * perTm < parallelism) {
+        return usage(err, "--parallelism " + parallelism + " needs " + parallelism + " task slots;"
+            + " --taskmanagers " + tms + " x --slots " + perTm + " give " + tms * perTm
+            + ": raise one of them or lower --parallelism");
+      }
+      jobsJar = jobsJar();
+      if (!Files.isRegularFile(jobsJar)) {
+        return usage(err, "--cluster submits the shaded job jar " + jobsJar + ", which does not"
+            + " exist: build it with `./mvnw -B -q package -DskipTests -pl jobs -am` in "
+            + (REPO != null ? REPO : "the repository") + " (or point -D" + JOBS_JAR_PROPERTY
+            + " at it)");
+      }
+    } else if (taskManagers != null || slots != null || tmMemory != null) {
+      return usage(err, "--taskmanagers, --slots and --tm-memory size the standalone cluster:"
+          + " they need --cluster");
+    }
 
     long t0 = System.nanoTime();
     Path run;
@@ -250,7 +326,8 @@ public final class DemoCommand implements Callable<Integer> {
           : REPO != null ? REPO.resolve(".vigil").resolve("demo")
               : Path.of(System.getProperty("java.io.tmpdir"), "vigil-demo");
       Files.createDirectories(base);
-      run = Files.createTempDirectory(base, "run-");
+      // Absolute: the cluster's processes read the savepoint, spec and model from another folder.
+      run = Files.createTempDirectory(base, "run-").toAbsolutePath();
     } catch (IOException e) {
       return usage(err, "cannot create the work directory: " + e);
     }
@@ -262,6 +339,7 @@ public final class DemoCommand implements Callable<Integer> {
     Instant cutover = Instant.now().minus(liveSpan).minus(CUTOVER_LAG)
         .truncatedTo(ChronoUnit.SECONDS);
     LocalServices services = new LocalServices(() -> deleteTree(run));
+    CompletableFuture<Double> clusterStart = CompletableFuture.completedFuture(0.0);
     try {
       try {
         services.checkPorts(kafkaPort, registryPort, webPort);
@@ -274,6 +352,16 @@ public final class DemoCommand implements Callable<Integer> {
         services.startKafkaAndRegistry(kafkaPort, registryPort, "1g");
         return (System.nanoTime() - s) / 1e9;
       });
+      // Then the cluster's JVMs, still while the history is bootstrapped: after the broker and
+      // the registry, not with them (on 2 cores loaded by other builds, five JVMs starting at
+      // once beside the generator kept the broker from being ready within its 90 s).
+      if (cluster) {
+        clusterStart = infra.thenApplyAsync(up -> {
+          long s = System.nanoTime();
+          services.startCluster(clusterOptions(run.resolve("cluster")));
+          return (System.nanoTime() - s) / 1e9;
+        });
+      }
 
       // (2) history and bootstrap
       long s = System.nanoTime();
@@ -347,26 +435,63 @@ public final class DemoCommand implements Callable<Integer> {
           + " built in %.1f s%n", valid, cutover, Instant.ofEpochMilli(live.lastEventMillis),
           badRecords, secondsSince(s));
 
-      // (3) the MiniCluster and the scoring job from the savepoint
+      // (3) Flink and the scoring job from the savepoint
       s = System.nanoTime();
       Path model = DemoModel.extractTo(run.resolve("model"));
-      ScoringConfig config = scoringConfig(bootstrap, registryUrl, model);
+      Map<String, String> jobKeys = scoringKeys(bootstrap, registryUrl, model);
+      ScoringConfig config = ScoringConfig.of(jobKeys);
       ScoringJob.checkModels(config, compiled);
-      services.startFlink(webPort, parallelism, run.resolve("checkpoints"));
-      StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
-      ScoringJob.defineWorkflow(env, config, compiled, ScoringJob.source(env, config, null),
-          Sinks.kafka(config));
-      StreamGraph graph = env.getStreamGraph();
-      graph.setJobName("vigil demo: scoring " + INPUT);
-      JobGraph job = graph.getJobGraph();
-      job.setSavepointRestoreSettings(
-          SavepointRestoreSettings.forPath(savepoint.toUri().toString(), false));
-      services.flink.submitJob(job).get(60, TimeUnit.SECONDS);
-      JobID jobId = job.getJobID();
-      awaitRunning(services, jobId);
-      err.printf(Locale.ROOT, "demo: Flink MiniCluster (1 task manager, %d slots, RocksDB,"
-          + " checkpoints every 1 s, scores " + scoresDelivery() + "); scoring job %s restored from the"
-          + " savepoint, running in %.1f s%n", parallelism, jobId, secondsSince(s));
+      String restoreFrom = savepoint.toUri().toString();
+      DemoFlink flink;
+      if (!cluster) {
+        services.startFlink(webPort, parallelism, run.resolve("checkpoints"));
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        ScoringJob.defineWorkflow(env, config, compiled, ScoringJob.source(env, config, null),
+            Sinks.kafka(config));
+        StreamGraph graph = env.getStreamGraph();
+        graph.setJobName("vigil demo: scoring " + INPUT);
+        JobGraph job = graph.getJobGraph();
+        job.setSavepointRestoreSettings(SavepointRestoreSettings.forPath(restoreFrom, false));
+        services.flink.submitJob(job).get(60, TimeUnit.SECONDS);
+        DemoFlink.Mini mini = new DemoFlink.Mini(services, job.getJobID());
+        mini.awaitRunning();
+        flink = mini;
+        err.printf(Locale.ROOT, "demo: Flink MiniCluster (1 task manager, %d slots, RocksDB,"
+            + " checkpoints every 1 s, scores " + scoresDelivery() + "); scoring job %s restored"
+            + " from the savepoint, running in %.1f s%n", parallelism, flink.jobId(),
+            secondsSince(s));
+      } else {
+        double clusterSeconds;
+        try {
+          clusterSeconds = clusterStart.join(); // infra has joined: a failure here is the cluster's
+        } catch (CompletionException e) {
+          return failedToStart(err, e.getCause());
+        }
+        StandaloneCluster.Options o = clusterOptions(run.resolve("cluster"));
+        err.printf(Locale.ROOT, "demo: Flink standalone cluster up in %.1f s: 1 JobManager + %d"
+                + " TaskManager JVMs x %d slots (%s each), work dir %s%n", clusterSeconds,
+            o.taskManagers(), o.slots(), o.tmMemory(), services.cluster.workDir());
+        ClusterJobs jobs = new ClusterJobs(services.cluster.restUrl());
+        String jarId = jobs.uploadJar(jobsJar);
+        List<String> args = new ArrayList<>();
+        jobKeys.forEach((k, v) -> {
+          args.add("--" + k);
+          args.add(v);
+        });
+        String id = jobs.run(jarId, ClusterJobs.Run.of(ScoringJob.class.getName(), args,
+            parallelism).fromSavepoint(restoreFrom, false));
+        jobs.awaitAllTasksRunning(id, Duration.ofSeconds(180));
+        // Its first checkpoint before the stream starts: the first kill then tests a recovery
+        // from a checkpoint of the live stream, not a restart from the savepoint.
+        DemoFlink.Standalone standalone = new DemoFlink.Standalone(services.cluster, jobs, id);
+        standalone.awaitCheckpoint(Duration.ofSeconds(120));
+        flink = standalone;
+        err.printf(Locale.ROOT, "demo: %s uploaded through the REST API; scoring job %s"
+                + " (RocksDB, checkpoints every 1 s, scores %s) restored from the savepoint %s,"
+                + " every task running and a first checkpoint completed in %.1f s%n",
+            jobsJar.getFileName(), id, scoresDelivery(),
+            restoreFrom, secondsSince(s));
+      }
       err.printf("demo: Flink web UI: %s%n", services.webUrl());
       err.flush();
 
@@ -377,9 +502,11 @@ public final class DemoCommand implements Callable<Integer> {
       results.start();
       producer.start();
       err.printf(Locale.ROOT, "demo: sending %,d records at %,.0f/s%s%n", live.records.size(), rate,
-          failures > 0 ? ", killing the task manager " + failures + " time(s) on the way" : "");
+          failures == 0 ? "" : cluster ? ", SIGKILLing a TaskManager process " + failures
+              + " time(s) on the way" : ", killing the task manager " + failures
+              + " time(s) on the way");
       err.flush();
-      String missing = watch(services, jobId, producer, results, live, timeoutMillis, err);
+      String missing = watch(flink, producer, results, live, timeoutMillis, err);
       results.shutdown();
       producer.join(10_000);
       results.check();
@@ -387,14 +514,19 @@ public final class DemoCommand implements Callable<Integer> {
       // (7) the summary
       Consistency.Result consistency = offline.join().live(live.valid, sample,
           results.sampledVectors);
-      Map<String, Long> stageCounts = stageCounts(services, jobId);
       Summary summary = Summary.of(live, producer, results, consistency, partitions,
-          scoresDelivery(), stageCounts);
+          scoresDelivery(), flink.stageCounts(), cluster ? "standalone_cluster" : "minicluster",
+          killed);
       summary.print(out, live);
       out.flush();
       List<String> broken = summary.brokenInvariants(live);
       if (missing != null) {
         broken.add(0, missing);
+      } else if (killed < failures) {
+        broken.add(String.format(Locale.ROOT, "only %d of the %d failures of --failures were"
+            + " injected: every result was in before the job had recovered and completed a"
+            + " checkpoint again; send for longer (a lower --rate, more --events or --duration)",
+            killed, failures));
       }
       for (Consistency.Mismatch m : consistency.examples()) {
         err.printf("demo: consistency: %s %s: streamed %s, offline %s%n", m.id(), m.feature(),
@@ -419,11 +551,20 @@ public final class DemoCommand implements Callable<Integer> {
       if (services.isClosed()) {
         return 130; // stopped from outside (Ctrl-C): the shutdown hook stops everything
       }
-      if (e instanceof IllegalStateException) {
+      if (e instanceof IllegalStateException || e instanceof ClusterException) {
         return failedToStart(err, e);
       }
       throw e;
     } finally {
+      if (!services.isClosed()) {
+        // A failure before the cluster was needed: let its start end first, so that close()
+        // stops its processes before the run's folder, their work dir, is deleted.
+        try {
+          clusterStart.join();
+        } catch (CompletionException e) {
+          // reported where the cluster was needed, or irrelevant after the earlier failure
+        }
+      }
       services.close();
     }
   }
@@ -459,8 +600,8 @@ public final class DemoCommand implements Callable<Integer> {
     return ids;
   }
 
-  ScoringConfig scoringConfig(String bootstrap, String registryUrl, Path model)
-      throws ConfigException {
+  /** The scoring job's configuration keys (on the cluster, its {@code --key value} arguments). */
+  Map<String, String> scoringKeys(String bootstrap, String registryUrl, Path model) {
     Map<String, String> keys = new LinkedHashMap<>();
     keys.put("bootstrap.servers", bootstrap);
     keys.put("registry.url", registryUrl);
@@ -470,8 +611,8 @@ public final class DemoCommand implements Callable<Integer> {
     keys.put("dead-letters.topic", DEAD_LETTERS);
     keys.put("group.id", "vigil-demo");
     keys.put("transactional.id.prefix", "vigil-demo");
-    keys.put("spec", specFile.toString());
-    keys.put("model", model.toString());
+    keys.put("spec", specFile.toAbsolutePath().normalize().toString());
+    keys.put("model", model.toAbsolutePath().toString());
     keys.put("parallelism", Integer.toString(parallelism));
     keys.put("max.parallelism", Integer.toString(OperatorUids.DEFAULT_MAX_PARALLELISM));
     keys.put("checkpoint.interval", "1s");
@@ -488,51 +629,12 @@ public final class DemoCommand implements Callable<Integer> {
     keys.put("watermark.interval", "10ms");
     keys.put("features.delivery", "exactly_once");
     keys.put("dead-letters.delivery", "exactly_once");
-    return ScoringConfig.of(keys);
-  }
-
-  /** The feature stages' late, out-of-order and forced counts (job accumulators), so far. */
-  static Map<String, Long> stageCounts(LocalServices services, JobID job) throws Exception {
-    var graph = services.flink.getArchivedExecutionGraph(job).get(30, TimeUnit.SECONDS);
-    Map<String, Long> counts = new LinkedHashMap<>();
-    for (String name : List.of(FeatureStage.ACC_LATE, FeatureStage.ACC_OUT_OF_ORDER,
-        FeatureStage.ACC_FORCED)) {
-      var v = graph.getAccumulatorsSerialized().get(name);
-      Object o = v == null ? null
-          : v.deserializeValue(DemoCommand.class.getClassLoader()).getUnchecked();
-      counts.put(name, o instanceof Long l ? l : 0L);
-    }
-    return counts;
+    return keys;
   }
 
   /** The scores sink's delivery for {@code --delivery}. */
   String scoresDelivery() {
     return !delivery.equals("auto") ? delivery : failures > 0 ? "exactly_once" : "at_least_once";
-  }
-
-  private static void awaitRunning(LocalServices services, JobID job) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-    while (System.nanoTime() < deadline) {
-      JobStatus status = services.flink.getJobStatus(job).get(10, TimeUnit.SECONDS);
-      if (status == JobStatus.RUNNING) {
-        return;
-      }
-      if (status.isGloballyTerminalState()) {
-        throw new IllegalStateException("the scoring job ended before it ran (" + status + "): "
-            + jobFailure(services, job));
-      }
-      Thread.sleep(100); // polling the job status
-    }
-    throw new IllegalStateException("the scoring job was not running after 120 s");
-  }
-
-  private static String jobFailure(LocalServices services, JobID job) {
-    try {
-      return services.flink.requestJobResult(job).get(10, TimeUnit.SECONDS)
-          .getSerializedThrowable().map(t -> t.getFullStringifiedStackTrace()).orElse("no error");
-    } catch (Exception e) {
-      return "(its result cannot be read: " + e + ")";
-    }
   }
 
   /** How long the watch waits for sampled feature vectors once every record has its result. */
@@ -543,11 +645,10 @@ public final class DemoCommand implements Callable<Integer> {
    * {@link #VECTOR_GRACE_NANOS} has passed): the progress line every 2 s, the task-manager kills
    * when due. Returns null when complete, else what is missing.
    */
-  private String watch(LocalServices services, JobID job, DemoKafka.PacedProducer producer,
+  private String watch(DemoFlink flink, DemoKafka.PacedProducer producer,
       DemoKafka.Results results, LiveStream live, long timeoutMillis, PrintWriter err)
       throws Exception {
     int total = live.records.size();
-    int killed = 0;
     long accountedAtLastKill = -1;
     long lastPrint = System.nanoTime();
     long lastAccounted = 0;
@@ -584,17 +685,27 @@ public final class DemoCommand implements Callable<Integer> {
           return null;
         }
       }
+      String line = flink.poll();
+      if (line != null) {
+        err.println(line);
+        err.flush();
+      }
       // Failure k once k / (failures + 1) of the records have results: the job has committed
-      // checkpoints (since the previous kill too: it recovered) and still has work to do.
-      if (killed < failures && accounted > 0
-          && accounted >= (long) total * (killed + 1) / (failures + 1)
-          && accounted > accountedAtLastKill) {
-        services.killTaskManager();
+      // checkpoints (since the previous kill too: it recovered) and still has work to do. On the
+      // cluster, once k / (failures + 1) of the records are sent, and readyToKill says the job
+      // recovered and completed a checkpoint since: its exactly-once results can lag the stream
+      // by more than a recovery there takes, so waiting for them put the kill after the stream.
+      boolean due = cluster
+          ? producer.sent.get() >= (long) total * (killed + 1) / (failures + 1)
+          : accounted > 0 && accounted >= (long) total * (killed + 1) / (failures + 1)
+              && accounted > accountedAtLastKill;
+      if (killed < failures && due && flink.readyToKill()) {
+        String what = flink.killTaskManager();
         killed++;
         accountedAtLastKill = accounted;
-        err.printf(Locale.ROOT, "demo: failure %d/%d: task manager killed after %,d records sent"
-            + " (%,d results visible); a new one started, the job restarts from its last"
-            + " checkpoint%n", killed, failures, producer.sent.get(), accounted);
+        err.printf(Locale.ROOT, "demo: failure %d/%d: %s after %,d records sent (%,d results"
+            + " visible)%s; the job restarts from its last checkpoint%n", killed, failures, what,
+            producer.sent.get(), accounted, cluster ? "" : "; a new one started");
         if (killed == 1) {
           err.println("demo: (the Kafka connector may now log 'Unable to commit transaction ..."
               + " already fenced': after recovery it commits again the transactions of the last"
@@ -602,11 +713,6 @@ public final class DemoCommand implements Callable<Integer> {
               + " every record a read_committed consumer sees, so a real loss shows there.)");
         }
         err.flush();
-      }
-      JobStatus status = services.flink.getJobStatus(job).get(10, TimeUnit.SECONDS);
-      if (status.isGloballyTerminalState()) {
-        throw new IllegalStateException("the scoring job ended (" + status + "): "
-            + jobFailure(services, job));
       }
       if (producer.endNanos != 0
           && now - producer.endNanos > TimeUnit.MILLISECONDS.toNanos(timeoutMillis)) {
@@ -618,6 +724,33 @@ public final class DemoCommand implements Callable<Integer> {
             total - accounted, killed < failures ? "; only " + killed + " failures injected" : "");
       }
     }
+  }
+
+  /** The shaded job jar: -Dvigil.jobs.jar, else jobs/target/vigil-jobs.jar of the repository. */
+  static Path jobsJar() {
+    String property = System.getProperty(JOBS_JAR_PROPERTY);
+    if (property != null) {
+      return Path.of(property).toAbsolutePath().normalize();
+    }
+    Path relative = Path.of("jobs", "target", "vigil-jobs.jar");
+    return REPO != null ? REPO.resolve(relative) : relative.toAbsolutePath();
+  }
+
+  /**
+   * The standalone cluster of {@code --cluster}: StandaloneCluster's sizes (for 2 cores and 24
+   * GiB: 2 TaskManagers x 2 slots of 1536 MiB, a 1 GiB JobManager) unless given, REST and web UI
+   * on {@code --web-port}, stopped with this JVM.
+   */
+  StandaloneCluster.Options clusterOptions(Path dir) {
+    StandaloneCluster.Options d = StandaloneCluster.Options.defaults(dir);
+    // A SIGKILLed TaskManager is noticed by its refused heartbeat RPCs within seconds; the
+    // timeout is only for a live one that does not answer, and on a machine loaded by other work
+    // 10 s timed live ones out (LocalServices gives the MiniCluster 30 s for the same reason).
+    Map<String, String> config = Map.of("heartbeat.timeout", "30 s");
+    return new StandaloneCluster.Options(
+        taskManagers != null ? taskManagers : d.taskManagers(), slots != null ? slots : d.slots(),
+        tmMemory != null ? tmMemory : d.tmMemory(), d.jmMemory(), webPort, dir, List.of(),
+        config, true);
   }
 
   private int usage(PrintWriter err, String message) {
@@ -651,11 +784,12 @@ public final class DemoCommand implements Callable<Integer> {
   record Summary(long events, long scored, long deadLettered, long late, long outOfOrder,
       long forced, long duplicatesScored, long unexpectedScores, Map<String, Long> deadByReason,
       double eventsPerSecond, double p50, double p99, double precision, double recall,
-      int consistencyChecked, int consistencyMismatches, int partitions, String delivery) {
+      int consistencyChecked, int consistencyMismatches, int partitions, String delivery,
+      String flink, int taskManagerKills) {
 
     static Summary of(LiveStream live, DemoKafka.PacedProducer producer,
         DemoKafka.Results results, Consistency.Result consistency, int partitions,
-        String delivery, Map<String, Long> counts) {
+        String delivery, Map<String, Long> counts, String flink, int taskManagerKills) {
       int n = live.valid.length;
       long[] latencies = new long[n];
       int k = 0;
@@ -696,7 +830,7 @@ public final class DemoCommand implements Callable<Integer> {
           reasons, seconds > 0 ? accounted / seconds : 0, percentileMs(sorted, 0.50),
           percentileMs(sorted, 0.99), tp + fp == 0 ? Double.NaN : (double) tp / (tp + fp),
           tp + fn == 0 ? Double.NaN : (double) tp / (tp + fn), consistency.checked(),
-          consistency.mismatched(), partitions, delivery);
+          consistency.mismatched(), partitions, delivery, flink, taskManagerKills);
     }
 
     /** Nearest-rank percentile in milliseconds of nanosecond values (NaN if none). */
@@ -753,6 +887,11 @@ public final class DemoCommand implements Callable<Integer> {
       row(out, "late / out of order", String.format(Locale.ROOT, "%d / %d (events behind the"
           + " watermark / behind their card's newest; %d read after the longest wait)", late,
           outOfOrder, forced));
+      row(out, "flink", flink.equals("standalone_cluster")
+          ? String.format(Locale.ROOT, "standalone cluster (JobManager and TaskManager JVMs);"
+              + " %d TaskManager process(es) SIGKILLed and replaced", taskManagerKills)
+          : String.format(Locale.ROOT, "MiniCluster in this JVM; task manager killed %d time(s)",
+              taskManagerKills));
       row(out, "ids scored twice", Long.toString(duplicatesScored));
       row(out, "throughput", String.format(Locale.ROOT, "%,.0f events/s (first send to last"
           + " result)", eventsPerSecond));
@@ -784,11 +923,12 @@ public final class DemoCommand implements Callable<Integer> {
               + "\"late\":%d,\"out_of_order\":%d,\"forced\":%d,\"duplicates_scored\":%d,"
               + "\"events_per_second\":%s,\"latency_p50_ms\":%s,\"latency_p99_ms\":%s,"
               + "\"precision\":%s,\"recall\":%s,\"consistency_checked\":%d,"
-              + "\"consistency_mismatches\":%d,\"partitions\":%d,\"scores_delivery\":\"%s\"}",
+              + "\"consistency_mismatches\":%d,\"partitions\":%d,\"scores_delivery\":\"%s\","
+              + "\"flink\":\"%s\",\"taskmanager_kills\":%d}",
           events, scored, deadLettered, late, outOfOrder, forced, duplicatesScored,
           num(eventsPerSecond, "%.0f"), num(p50, "%.1f"), num(p99, "%.1f"),
           num(precision, "%.4f"), num(recall, "%.4f"), consistencyChecked, consistencyMismatches,
-          partitions, delivery);
+          partitions, delivery, flink, taskManagerKills);
     }
   }
 }

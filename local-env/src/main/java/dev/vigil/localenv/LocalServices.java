@@ -3,9 +3,12 @@ package dev.vigil.localenv;
 import dev.vigil.infra.Ports;
 import dev.vigil.infra.kafka.KafkaBrokerProcess;
 import dev.vigil.infra.registry.ApicurioRegistry;
+import dev.vigil.localenv.cluster.StandaloneCluster;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
@@ -17,7 +20,8 @@ import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
 
 /**
  * What the demo starts, on 127.0.0.1 only, and stops again: the Kafka broker JVM, the Apicurio
- * registry JVM and the Flink MiniCluster. {@link #close()} stops whatever was started, in reverse
+ * registry JVM and the Flink MiniCluster or, with {@code --cluster}, the {@link StandaloneCluster}
+ * processes. {@link #close()} stops whatever was started, in reverse
  * order, once, whether called at the end, from the shutdown hook (Ctrl-C) or after an error.
  */
 final class LocalServices implements AutoCloseable {
@@ -27,6 +31,7 @@ final class LocalServices implements AutoCloseable {
   KafkaBrokerProcess broker;
   ApicurioRegistry registry;
   MiniCluster flink;
+  StandaloneCluster cluster;
   /** Task managers started so far (MiniCluster keeps terminated ones in its list). */
   private int taskManagers;
 
@@ -101,6 +106,23 @@ final class LocalServices implements AutoCloseable {
     register(() -> cluster.closeAsync().get(60, TimeUnit.SECONDS));
   }
 
+  /**
+   * A standalone cluster of its own JobManager and TaskManager JVMs; stopped (and waited for, so
+   * that the run's folder can be deleted after it) on {@link #close()}.
+   */
+  void startCluster(StandaloneCluster.Options options) {
+    StandaloneCluster c = StandaloneCluster.start(options);
+    cluster = c;
+    register(() -> {
+      c.close();
+      List<StandaloneCluster.Node> all = new ArrayList<>(c.taskManagers());
+      all.add(c.jobManager());
+      for (StandaloneCluster.Node n : all) {
+        n.process().waitFor(20, TimeUnit.SECONDS);
+      }
+    });
+  }
+
   /** Terminates the live task manager (its tasks fail) and starts a fresh one. */
   void killTaskManager() throws Exception {
     flink.terminateTaskManager(taskManagers - 1).get(60, TimeUnit.SECONDS);
@@ -109,6 +131,9 @@ final class LocalServices implements AutoCloseable {
   }
 
   String webUrl() throws Exception {
+    if (cluster != null) {
+      return cluster.restUrl();
+    }
     return flink.getRestAddress().get(10, TimeUnit.SECONDS).toString();
   }
 

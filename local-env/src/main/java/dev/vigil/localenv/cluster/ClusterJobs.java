@@ -15,7 +15,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.UUID;
 
 /**
@@ -162,6 +164,28 @@ public final class ClusterJobs {
   public long completedCheckpoints(String jobId) {
     return call(get("/jobs/" + jobId + "/checkpoints"), "read the checkpoints of job " + jobId,
         "is checkpointing enabled for the job?").path("counts").path("completed").asLong();
+  }
+
+  /**
+   * How often the job's state was restored ({@code counts.restored} of {@code GET
+   * /jobs/:jobid/checkpoints}): 1 after a start from a savepoint, one more after each recovery
+   * from a checkpoint.
+   */
+  public long restoredCheckpoints(String jobId) {
+    return call(get("/jobs/" + jobId + "/checkpoints"), "read the checkpoints of job " + jobId,
+        "is checkpointing enabled for the job?").path("counts").path("restored").asLong();
+  }
+
+  /**
+   * The job's user accumulators by name ({@code GET /jobs/:jobid/accumulators}, summed over its
+   * tasks by Flink), as the strings the REST API gives.
+   */
+  public Map<String, String> accumulators(String jobId) {
+    Map<String, String> out = new LinkedHashMap<>();
+    call(get("/jobs/" + jobId + "/accumulators"), "read the accumulators of job " + jobId, "")
+        .path("user-task-accumulators")
+        .forEach(a -> out.put(a.path("name").asText(), a.path("value").asText()));
+    return out;
   }
 
   /** The root exception of the job's last failure ({@code GET /jobs/:jobid/exceptions}), or "none". */

@@ -526,6 +526,23 @@ public final class StandaloneCluster implements AutoCloseable {
     return tm;
   }
 
+  /**
+   * The index in {@link #taskManagers()} of the first live TaskManager whose slots hold tasks
+   * (REST {@code /taskmanagers}: slots minus free slots), or -1 if none does.
+   */
+  public int taskManagerWithTasks() {
+    Map<String, Integer> used = new LinkedHashMap<>();
+    restGet("/taskmanagers").ifPresent(j -> j.path("taskmanagers").forEach(t -> used.put(
+        t.path("id").asText(), t.path("slotsNumber").asInt() - t.path("freeSlots").asInt())));
+    List<Node> nodes = taskManagers();
+    for (int i = 0; i < nodes.size(); i++) {
+      if (nodes.get(i).process().isAlive() && used.getOrDefault(nodes.get(i).name(), 0) > 0) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
   /** The live TaskManager processes this cluster started, oldest first. */
   public synchronized List<Node> taskManagers() {
     return List.copyOf(taskManagers);
