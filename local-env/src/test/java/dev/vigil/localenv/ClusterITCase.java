@@ -153,7 +153,8 @@ class ClusterITCase {
       while (jobs.completedCheckpoints(first) < 2) {
         Thread.sleep(100); // polling the checkpoint count
       }
-      int victim = taskManagerWithTasks(cluster);
+      int victim = cluster.taskManagerWithTasks();
+      assertThat(victim).as("a TaskManager that holds tasks").isNotNegative();
       StandaloneCluster.Node killed = cluster.killTaskManager(victim);
       long killedAt = System.nanoTime();
       assertThat(killed.process().isAlive()).isFalse();
@@ -431,25 +432,6 @@ class ClusterITCase {
       }
       Thread.sleep(50); // polling the results reader's counters
     }
-  }
-
-  /** The index in {@code cluster.taskManagers()} of one whose slots hold tasks. */
-  private static int taskManagerWithTasks(StandaloneCluster cluster) throws Exception {
-    HttpClient http = HttpClient.newHttpClient();
-    ObjectMapper json = new ObjectMapper();
-    JsonNode tms = json.readTree(http.send(HttpRequest.newBuilder(URI.create(cluster.restUrl()
-        + "/taskmanagers")).build(), HttpResponse.BodyHandlers.ofString()).body());
-    Map<String, Integer> used = new TreeMap<>();
-    for (JsonNode t : tms.path("taskmanagers")) {
-      used.put(t.path("id").asText(), t.path("slotsNumber").asInt() - t.path("freeSlots").asInt());
-    }
-    List<StandaloneCluster.Node> nodes = cluster.taskManagers();
-    for (int i = 0; i < nodes.size(); i++) {
-      if (used.getOrDefault(nodes.get(i).name(), 0) > 0) {
-        return i;
-      }
-    }
-    throw new AssertionError("no TaskManager holds a task: " + used);
   }
 
   private static final Pattern SAMPLE =
