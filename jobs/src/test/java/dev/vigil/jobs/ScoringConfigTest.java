@@ -122,6 +122,8 @@ class ScoringConfigTest {
   void exactlyOnceRefusesHoldingBackLongerThanAnOpenTransactionSurvives() {
     minimal.put("transaction.timeout", "1m");
     minimal.put("checkpoint.interval", "10s");
+    // (tolerable failures + 1) x interval must stay below the timeout too: 4 x 10s < 1m
+    minimal.put("checkpoint.tolerable-failures", "3");
     minimal.put("registry.outage.fail-after", "50s");
     assertThatThrownBy(() -> ScoringConfig.of(minimal))
         .hasMessageContaining("key 'registry.outage.fail-after': 50s must be shorter than"
