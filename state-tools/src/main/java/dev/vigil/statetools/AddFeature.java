@@ -110,14 +110,12 @@ public final class AddFeature {
     }
     HistoryStates.Result history = HistoryStates.compute(newSpec, toCompute, input,
         stamp.cutoverMillis(), stamp.dedupeHorizonMillis(), progressOut);
-    Path partial = null;
-    Path spill = null;
-    try {
-      partial = Savepoints.partialDir(outDir);
-      spill = Files.createTempDirectory("vigil-add-feature");
-      StreamExecutionEnvironment env = Savepoints.environment(parallelism);
-      SavepointWriter writer = SavepointWriter.fromExistingSavepoint(env,
-          oldDir.toUri().toString(), new EmbeddedRocksDBStateBackend());
+    List<String> inputs = new ArrayList<>(stamp.history() == null ? List.of() : stamp.history());
+    inputs.add(input.toAbsolutePath().toString());
+    SavepointStamp next = Bootstrap.stamp("add-feature", newSpec, stamp.maxParallelism(),
+        stamp.cutoverMillis(), stamp.events(), stamp.dedupeHorizonMillis(),
+        List.copyOf(new LinkedHashSet<>(inputs)));
+    write(oldDir, outDir, parallelism, next, (env, writer, spill) -> {
       for (EntityEngine e : toCompute) {
         HistoryStates.EntityStates fresh = history.of(e.entity());
         OperatorIdentifier uid = OperatorIdentifier.forUid(OperatorUids.features(e.entity()));
@@ -130,17 +128,38 @@ public final class AddFeature {
         writer.withOperator(uid,
             Bootstrap.transformation(env, states, stamp.dedupeHorizonMillis(), spill, parallelism));
       }
+    });
+    return new Summary(plan, history.events(), (System.nanoTime() - started) / 1e9, next);
+  }
+
+  /** Adds or replaces operators of a savepoint being written over an old one. */
+  @FunctionalInterface
+  private interface Operators {
+    void add(StreamExecutionEnvironment env, SavepointWriter writer, Path spill) throws Exception;
+  }
+
+  /**
+   * {@code oldDir} with {@code operators} changed, written as {@code outDir.partial-*} and moved
+   * into place whole (with {@code stamp} beside {@code _metadata}, unless null).
+   */
+  private static void write(Path oldDir, Path outDir, int parallelism, SavepointStamp stamp,
+      Operators operators) throws StateToolException {
+    Path partial = null;
+    Path spill = null;
+    try {
+      partial = Savepoints.partialDir(outDir);
+      spill = Files.createTempDirectory("vigil-add-feature");
+      StreamExecutionEnvironment env = Savepoints.environment(parallelism);
+      SavepointWriter writer = SavepointWriter.fromExistingSavepoint(env,
+          oldDir.toUri().toString(), new EmbeddedRocksDBStateBackend());
+      operators.add(env, writer, spill);
       writer.write(partial.toUri().toString());
       env.execute("vigil state add-feature");
-      List<String> inputs = new ArrayList<>(stamp.history() == null ? List.of() : stamp.history());
-      inputs.add(input.toAbsolutePath().toString());
-      SavepointStamp next = Bootstrap.stamp("add-feature", newSpec, stamp.maxParallelism(),
-          stamp.cutoverMillis(), stamp.events(), stamp.dedupeHorizonMillis(),
-          List.copyOf(new LinkedHashSet<>(inputs)));
-      next.write(partial);
+      if (stamp != null) {
+        stamp.write(partial);
+      }
       Savepoints.place(partial, outDir);
       partial = null;
-      return new Summary(plan, history.events(), (System.nanoTime() - started) / 1e9, next);
     } catch (StateToolException e) {
       throw e;
     } catch (IOException e) {
@@ -284,14 +303,7 @@ public final class AddFeature {
           Cut c = cuts.get(entity).get(key);
           return c != null && t <= c.newest() && !c.unapplied().contains(identity(e, hasId));
         }, progressOut);
-    Path partial = null;
-    Path spill = null;
-    try {
-      partial = Savepoints.partialDir(outDir);
-      spill = Files.createTempDirectory("vigil-add-feature");
-      StreamExecutionEnvironment env = Savepoints.environment(parallelism);
-      SavepointWriter writer = SavepointWriter.fromExistingSavepoint(env,
-          oldDir.toUri().toString(), new EmbeddedRocksDBStateBackend());
+    write(oldDir, outDir, parallelism, null, (env, writer, spill) -> {
       for (EntityEngine now : toCompute) {
         String entity = now.entity();
         long horizon = entity.equals(entities.get(0)) ? job.dedupeHorizonMillis() : 0;
@@ -302,19 +314,8 @@ public final class AddFeature {
         writer.withOperator(uid, Bootstrap.transformation(env, states, horizon, spill,
             parallelism, olds.get(entity), moving));
       }
-      writer.write(partial.toUri().toString());
-      env.execute("vigil state add-feature");
-      Savepoints.place(partial, outDir);
-      partial = null;
-      return new Summary(plan, history.events(), (System.nanoTime() - started) / 1e9, null);
-    } catch (IOException e) {
-      throw new StateToolException("cannot write " + outDir + ": " + e.getMessage(), e);
-    } catch (Exception e) {
-      throw new StateToolException("the savepoint job failed: " + Savepoints.rootMessage(e), e);
-    } finally {
-      Savepoints.deleteTree(partial);
-      Savepoints.deleteTree(spill);
-    }
+    });
+    return new Summary(plan, history.events(), (System.nanoTime() - started) / 1e9, null);
   }
 
   /** Where history stops for one key of a job's savepoint. */
