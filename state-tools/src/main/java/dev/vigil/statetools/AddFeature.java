@@ -5,7 +5,6 @@ import dev.vigil.transforms.engine.EntityEngine;
 import dev.vigil.transforms.spec.CompiledSpec;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -138,38 +137,15 @@ public final class AddFeature {
     void add(StreamExecutionEnvironment env, SavepointWriter writer, Path spill) throws Exception;
   }
 
-  /**
-   * {@code oldDir} with {@code operators} changed, written as {@code outDir.partial-*} and moved
-   * into place whole (with {@code stamp} beside {@code _metadata}, unless null).
-   */
+  /** {@code oldDir} with {@code operators} changed, written whole to {@code outDir}. */
   private static void write(Path oldDir, Path outDir, int parallelism, SavepointStamp stamp,
       Operators operators) throws StateToolException {
-    Path partial = null;
-    Path spill = null;
-    try {
-      partial = Savepoints.partialDir(outDir);
-      spill = Files.createTempDirectory("vigil-add-feature");
-      StreamExecutionEnvironment env = Savepoints.environment(parallelism);
+    Savepoints.writeWhole(outDir, parallelism, "vigil state add-feature", stamp, (env, spill) -> {
       SavepointWriter writer = SavepointWriter.fromExistingSavepoint(env,
           oldDir.toUri().toString(), new EmbeddedRocksDBStateBackend());
       operators.add(env, writer, spill);
-      writer.write(partial.toUri().toString());
-      env.execute("vigil state add-feature");
-      if (stamp != null) {
-        stamp.write(partial);
-      }
-      Savepoints.place(partial, outDir);
-      partial = null;
-    } catch (StateToolException e) {
-      throw e;
-    } catch (IOException e) {
-      throw new StateToolException("cannot write " + outDir + ": " + e.getMessage(), e);
-    } catch (Exception e) {
-      throw new StateToolException("the savepoint job failed: " + Savepoints.rootMessage(e), e);
-    } finally {
-      Savepoints.deleteTree(partial);
-      Savepoints.deleteTree(spill);
-    }
+      return writer;
+    });
   }
 
   /**

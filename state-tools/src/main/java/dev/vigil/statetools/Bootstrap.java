@@ -56,15 +56,12 @@ public final class Bootstrap {
             + " skipped, %,d late, %,d keys past their TTL dropped)%n", history.events(),
         Instant.ofEpochMilli(cutoverMillis), history.seconds(), history.afterCutover(),
         history.late(), history.expiredKeys());
-    Path partial = null;
-    Path spill = null;
-    try {
-      partial = Savepoints.partialDir(savepoint);
-      spill = Files.createTempDirectory("vigil-bootstrap");
-      StreamExecutionEnvironment env = Savepoints.environment(parallelism);
+    SavepointStamp stamp = stamp("bootstrap", spec, maxParallelism, cutoverMillis,
+        history.events(), dedupeHorizonMillis, List.of(input.toAbsolutePath().toString()));
+    Map<String, Integer> keys = new LinkedHashMap<>();
+    Savepoints.writeWhole(savepoint, parallelism, "vigil state bootstrap", stamp, (env, spill) -> {
       SavepointWriter writer =
           SavepointWriter.newSavepoint(env, new EmbeddedRocksDBStateBackend(), maxParallelism);
-      Map<String, Integer> keys = new LinkedHashMap<>();
       String first = spec.spec().activeEntities().get(0);
       for (HistoryStates.EntityStates e : history.entities()) {
         // Dedupe ids only for the first stage: the job drops a retry there, once.
@@ -80,23 +77,9 @@ public final class Bootstrap {
               e.withinLag(), Durations.format(spec.spec().timingOf(e.engine().entity()).asOfMillis()));
         }
       }
-      writer.write(partial.toUri().toString());
-      env.execute("vigil state bootstrap");
-      SavepointStamp stamp = stamp("bootstrap", spec, maxParallelism, cutoverMillis,
-          history.events(), dedupeHorizonMillis, List.of(input.toAbsolutePath().toString()));
-      stamp.write(partial);
-      Savepoints.place(partial, savepoint);
-      partial = null;
-      double seconds = (System.nanoTime() - started) / 1e9;
-      return new Summary(history, keys, seconds, stamp);
-    } catch (IOException e) {
-      throw new StateToolException("cannot write " + savepoint + ": " + e.getMessage(), e);
-    } catch (Exception e) {
-      throw new StateToolException("the savepoint job failed: " + Savepoints.rootMessage(e), e);
-    } finally {
-      Savepoints.deleteTree(partial);
-      Savepoints.deleteTree(spill);
-    }
+      return writer;
+    });
+    return new Summary(history, keys, (System.nanoTime() - started) / 1e9, stamp);
   }
 
   /** One entity's states as a bootstrap transformation for its stage. */

@@ -27,6 +27,7 @@ import org.apache.flink.runtime.state.StreamStateHandle;
 import org.apache.flink.runtime.state.filesystem.FileStateHandle;
 import org.apache.flink.state.api.OperatorIdentifier;
 import org.apache.flink.state.api.SavepointReader;
+import org.apache.flink.state.api.SavepointWriter;
 import org.apache.flink.state.api.runtime.SavepointLoader;
 import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -217,6 +218,45 @@ public final class Savepoints {
       }
     });
     return m;
+  }
+
+  /** What goes into a savepoint being written: its writer, with every operator added. */
+  @FunctionalInterface
+  interface Contents {
+    SavepointWriter writer(StreamExecutionEnvironment env, Path spill) throws Exception;
+  }
+
+  /**
+   * Runs the State Processor API job {@code job} that writes {@code contents} as {@code
+   * target.partial-*} (with {@code stamp} beside {@code _metadata}, unless null) and moves it into
+   * place whole; nothing is left behind on failure. {@code spill}: a temporary directory for the
+   * states on their way in, deleted at the end.
+   */
+  static void writeWhole(Path target, int parallelism, String job, SavepointStamp stamp,
+      Contents contents) throws StateToolException {
+    Path partial = null;
+    Path spill = null;
+    try {
+      partial = partialDir(target);
+      spill = Files.createTempDirectory("vigil-savepoint-states");
+      StreamExecutionEnvironment env = environment(parallelism);
+      contents.writer(env, spill).write(partial.toUri().toString());
+      env.execute(job);
+      if (stamp != null) {
+        stamp.write(partial);
+      }
+      place(partial, target);
+      partial = null;
+    } catch (StateToolException e) {
+      throw e;
+    } catch (IOException e) {
+      throw new StateToolException("cannot write " + target + ": " + e.getMessage(), e);
+    } catch (Exception e) {
+      throw new StateToolException("the savepoint job failed: " + rootMessage(e), e);
+    } finally {
+      deleteTree(partial);
+      deleteTree(spill);
+    }
   }
 
   /** Refuses to write over {@code target} unless {@code force}. */
