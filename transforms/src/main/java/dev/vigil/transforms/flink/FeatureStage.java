@@ -114,7 +114,7 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
   // Event-time order: what waits for the watermark, on the heap (written to state at barriers).
   private transient PriorityQueue<Waiting> queue;
   /** With a lag: per key its events whose update is not applied yet (to replay for readers). */
-  private transient Map<String, List<FeatureEvent>> unapplied;
+  private transient Map<String, PendingUpdates> unapplied;
   private transient ListState<FeatureEvent> waitingReads;
   private transient ListState<FeatureEvent> waitingUpdates;
   /** Keys whose waiting events the last barrier wrote to state. */
@@ -132,9 +132,17 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
   private record Waiting(long due, long seq, boolean read, String key, FeatureEvent event,
       long arrived) {}
 
-  private static final Comparator<Waiting> ORDER = Comparator.comparingLong(Waiting::due)
-      .thenComparing(Waiting::read) // at one instant, updates (false) before reads
-      .thenComparingLong(Waiting::seq);
+  /** By due time; at one instant updates before reads; then by seq. No boxing: it runs per event. */
+  private static final Comparator<Waiting> ORDER = (a, b) -> {
+    int c = Long.compare(a.due(), b.due());
+    if (c != 0) {
+      return c;
+    }
+    if (a.read() != b.read()) {
+      return a.read() ? 1 : -1;
+    }
+    return Long.compare(a.seq(), b.seq());
+  };
 
   /** Write-through, no dedupe, arrival order (operator tests of the state layout). */
   public FeatureStage(EntityEngine engine, int[] slots, OutputTag<FeatureEvent> late) {
@@ -368,8 +376,9 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
       queue.add(new Waiting(engine.eventTimeOf(e.event), e.seq, true, key, e, now()));
       return;
     }
-    queue.add(new Waiting(engine.eventTimeOf(e.event) + lag(), e.seq, false, key, e, now()));
-    unapplied.computeIfAbsent(key, k -> new ArrayList<>(2)).add(e);
+    long t = engine.eventTimeOf(e.event);
+    queue.add(new Waiting(t + lag(), e.seq, false, key, e, now()));
+    unapplied.computeIfAbsent(key, k -> new PendingUpdates()).add(e, t);
   }
 
   private void waitRead(String key, FeatureEvent e) {
@@ -481,26 +490,33 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
     return state.value();
   }
 
-  /** With a lag: reads {@code e} as of {@code t − lag} from the state and the key's unapplied events. */
+  /**
+   * With a lag: reads {@code e} as of {@code t − lag} from the state and the key's unapplied events
+   * older than that, going on from the last reader's replay when it can ({@link PendingUpdates}).
+   */
   private void emitRead(String key, FeatureEvent e) throws Exception {
     long asOf = engine.eventTimeOf(e.event) - lag();
-    byte[] s = currentState(key);
-    List<FeatureEvent> pending = unapplied.get(key);
-    if (pending != null) {
-      List<FeatureEvent> before = new ArrayList<>();
-      for (FeatureEvent p : pending) {
-        if (engine.eventTimeOf(p.event) < asOf) {
-          before.add(p);
-        }
+    PendingUpdates pending = unapplied.get(key);
+    byte[] s;
+    if (pending == null || pending.isEmpty() || pending.time(0) >= asOf) {
+      s = currentState(key);
+    } else {
+      int from = 0;
+      if (asOf >= pending.cursor() && pending.replayedCount() > 0) {
+        s = pending.replayed();
+        from = pending.replayedCount();
+      } else {
+        s = currentState(key);
       }
-      before.sort(Comparator.<FeatureEvent>comparingLong(p -> engine.eventTimeOf(p.event))
-          .thenComparingLong(p -> p.seq));
-      for (FeatureEvent p : before) {
-        EntityEngine.Result r = engine.apply(s, p.event);
+      int n = pending.size();
+      int i = from;
+      for (; i < n && pending.time(i) < asOf; i++) {
+        EntityEngine.Result r = engine.apply(s, pending.event(i).event);
         if (!r.late()) {
           s = r.newState();
         }
       }
+      pending.replayedTo(asOf, s, i);
     }
     Object[] values = engine.valuesAt(s, asOf);
     emit(e, values, false);
@@ -508,9 +524,9 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
 
   /** With a lag: the update of {@code e}, for good (no reader can need the state without it now). */
   private void applyUpdate(String key, FeatureEvent e) throws Exception {
-    List<FeatureEvent> pending = unapplied.get(key);
+    PendingUpdates pending = unapplied.get(key);
     if (pending != null) {
-      pending.removeIf(p -> p == e);
+      pending.removeApplied(e);
       if (pending.isEmpty()) {
         unapplied.remove(key);
       }
@@ -553,6 +569,12 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
   }
 
   private void applyAndEmit(String key, FeatureEvent e) throws Exception {
+    if (unapplied != null) {
+      PendingUpdates pending = unapplied.get(key);
+      if (pending != null) {
+        pending.invalidate(); // the state changes under the replay (a late event, applied at once)
+      }
+    }
     Object[] values = step(key, e);
     if (values != null && engine.lastWasOutOfOrder() && !ordered()) {
       outOfOrder.inc();
