@@ -25,11 +25,13 @@ public final class DeadLetters {
   public static final String EVENT_TIME_OUT_OF_RANGE = "event_time_out_of_range";
   public static final String NEGATIVE_AMOUNT = "negative_amount";
   public static final String DUPLICATE = "duplicate";
+  /** The model threw, or scored something that is not a probability: never approved. */
+  public static final String MODEL_ERROR = "model_error";
 
   /** Every reason, in the order of the pipeline. */
   public static final List<String> REASONS = List.of(NOT_FRAMED, UNKNOWN_SCHEMA_ID, UNDECODABLE,
       INCOMPATIBLE_WRITER_SCHEMA, MISSING_ENTITY_KEY,
-      EVENT_TIME_OUT_OF_RANGE, NEGATIVE_AMOUNT, DUPLICATE);
+      EVENT_TIME_OUT_OF_RANGE, NEGATIVE_AMOUNT, DUPLICATE, MODEL_ERROR);
 
   public static final TypeInformation<DeadLetter> TYPE = new AvroTypeInfo<>(DeadLetter.class);
 

@@ -44,8 +44,18 @@ import org.slf4j.LoggerFactory;
  * model keeps scoring. A shadow model, when configured, is scored beside and recorded in {@code
  * Score.shadow}, never deciding. No state.
  *
+ * <p>Scoring fails closed. A model that throws, or scores something that is not a probability
+ * in [0, 1] (NaN, infinite, out of range), never approves and never fails the job (a restart would
+ * meet the same record again, forever): the event becomes a {@code model_error} dead letter with
+ * the exception or the score in its message ({@link OnModelError#DEAD_LETTER}, the default), or a
+ * Score with decision REVIEW and the score NaN ({@link OnModelError#REVIEW}). A shadow model's
+ * error leaves {@code Score.shadow} out and counts in {@code shadow_errors}. Models whose scores
+ * are margins are refused when they load, and every model scores a canary vector then ({@link
+ * dev.vigil.models.ModelLoader#load}).
+ *
  * <p>Metrics (group {@code vigil}): {@code scored}, {@code scoring_latency_ms} (Kafka timestamp
- * of the record to its score), {@code model_swaps}, {@code model_refusals}.
+ * of the record to its score), {@code model_swaps}, {@code model_refusals}, {@code model_errors},
+ * {@code shadow_errors}.
  */
 public final class ScoreFunction extends ProcessFunction<FeatureEvent, Score> {
   private static final long serialVersionUID = 1L;
@@ -74,6 +84,51 @@ public final class ScoreFunction extends ProcessFunction<FeatureEvent, Score> {
   private final Duration pollInterval;
   private final Thresholds thresholds;
   private final String dedupeHorizon;
+  private final OnModelError onModelError;
+
+  /** What becomes of an event that the model cannot score (config key {@code model.error}). */
+  public enum OnModelError {
+    /** A {@code model_error} dead letter: not scored, nothing decided. */
+    DEAD_LETTER,
+    /** A Score with decision REVIEW and score NaN: a person looks at it. */
+    REVIEW;
+
+    /** From the config value {@code dead_letter} or {@code review}. */
+    public static OnModelError parse(String value) {
+      for (OnModelError o : values()) {
+        if (o.configValue().equals(value)) {
+          return o;
+        }
+      }
+      throw new IllegalArgumentException("'" + value + "' is not one of dead_letter, review");
+    }
+
+    public String configValue() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+  }
+
+  /** A model's verdict on one vector: a probability, or why there is none. */
+  record Verdict(double score, String error) {}
+
+  /**
+   * Scores {@code inputs}, never throwing: an exception or a score that is not a probability is an
+   * error, with the exception's class and message or the score itself.
+   */
+  static Verdict score(Scorer scorer, double[] inputs) {
+    double score;
+    try {
+      score = scorer.score(inputs);
+    } catch (RuntimeException e) {
+      return new Verdict(Double.NaN, "model " + scorer.info().version() + " threw "
+          + e.getClass().getName() + ": " + e.getMessage());
+    }
+    if (!Thresholds.isProbability(score)) {
+      return new Verdict(Double.NaN, "model " + scorer.info().version() + " scored " + score
+          + ", not a probability in [0, 1]");
+    }
+    return new Verdict(score, null);
+  }
 
   private transient ModelWatcher model;
   private transient ModelWatcher shadow;
@@ -81,9 +136,20 @@ public final class ScoreFunction extends ProcessFunction<FeatureEvent, Score> {
   private transient Histogram latency;
   private transient Counter swaps;
   private transient Counter refusals;
+  private transient Counter modelErrors;
+  private transient Counter shadowErrors;
+  private transient long lastErrorLog;
 
   public ScoreFunction(CompiledSpec spec, String topic, Path model, Path shadowModel,
       Duration pollInterval, Thresholds thresholds, Duration dedupeHorizon) {
+    this(spec, topic, model, shadowModel, pollInterval, thresholds, dedupeHorizon,
+        OnModelError.DEAD_LETTER);
+  }
+
+  public ScoreFunction(CompiledSpec spec, String topic, Path model, Path shadowModel,
+      Duration pollInterval, Thresholds thresholds, Duration dedupeHorizon,
+      OnModelError onModelError) {
+    this.onModelError = onModelError;
     this.topic = topic;
     this.modelName = spec.spec().modelName() == null ? "model" : spec.spec().modelName();
     this.featureNames = new ArrayList<>(spec.spec().featureNames());
@@ -130,6 +196,8 @@ public final class ScoreFunction extends ProcessFunction<FeatureEvent, Score> {
     latency = group.histogram("scoring_latency_ms", new DescriptiveStatisticsHistogram(10_000));
     swaps = group.counter("model_swaps");
     refusals = group.counter("model_refusals");
+    modelErrors = group.counter("model_errors");
+    shadowErrors = group.counter("shadow_errors");
     ModelWatcher.Listener listener = new ModelWatcher.Listener() {
       @Override
       public void swapped(ModelInfo from, ModelInfo to) {
@@ -178,18 +246,36 @@ public final class ScoreFunction extends ProcessFunction<FeatureEvent, Score> {
       used.put(featureNames.get(inputSlots[i]), avroValue(v));
     }
     Scorer scorer = model.current();
-    double score = scorer.score(inputs);
+    Verdict verdict = score(scorer, inputs);
+    double score = verdict.score();
+    dev.vigil.avro.Decision decided = decision(score);
+    if (verdict.error() != null) {
+      modelErrors.inc();
+      logModelError(verdict.error());
+      if (onModelError == OnModelError.DEAD_LETTER) {
+        byte[] original = Envelope.original(record);
+        ctx.output(DeadLetters.TAG, DeadLetters.of(DeadLetters.MODEL_ERROR, verdict.error()
+            + "; not scored (model.error=dead_letter)", topic, Seq.partition(e.seq),
+            Seq.offset(e.seq), schemaIdOf(original), original));
+        return;
+      }
+      decided = dev.vigil.avro.Decision.REVIEW;
+    }
     ShadowScore shadowScore = null;
     if (shadow != null) {
       Scorer s = shadow.current();
-      double v = s.score(inputs);
-      shadowScore = new ShadowScore(s.info().version(), v, decision(v));
+      Verdict v = score(s, inputs);
+      if (v.error() == null) {
+        shadowScore = new ShadowScore(s.info().version(), v.score(), decision(v.score()));
+      } else {
+        shadowErrors.inc();
+      }
     }
     String id = record.get(idPos).toString();
     Instant time = Instant.ofEpochMilli(eventTime(record));
     long now = System.currentTimeMillis();
     out.collect(new Score(id, time, Instant.ofEpochMilli(now), scorer.info().version(), score,
-        decision(score), used, shadowScore));
+        decided, used, shadowScore));
     Map<String, String> keys = new LinkedHashMap<>();
     for (int i = 0; i < entities.size(); i++) {
       keys.put(entities.get(i), record.get(entityKeyPositions[i]).toString());
@@ -206,6 +292,16 @@ public final class ScoreFunction extends ProcessFunction<FeatureEvent, Score> {
     ctx.output(FEATURES, new FeatureVector(id, time, specFingerprint, keys, all));
     scored.inc();
     latency.update(now - Envelope.kafkaTimestamp(record));
+  }
+
+  /** A WARN at most every 10 s (the count is in {@code model_errors}). */
+  private void logModelError(String error) {
+    long now = System.currentTimeMillis();
+    if (now - lastErrorLog >= 10_000) {
+      lastErrorLog = now;
+      LOG.warn("model error ({} so far in this subtask; model.error={}): {}",
+          modelErrors.getCount(), onModelError.configValue(), error);
+    }
   }
 
   /** A hash map capacity that holds {@code n} entries without resizing. */

@@ -58,6 +58,7 @@ public record ScoringConfig(
     Path shadowModelPath,
     Duration modelPollInterval,
     Thresholds thresholds,
+    ScoreFunction.OnModelError onModelError,
     int parallelism,
     int maxParallelism,
     DeliveryGuarantee scoresDelivery,
@@ -121,6 +122,7 @@ public record ScoringConfig(
       new Key("model.poll.interval", "10s", "How often the model location is checked for a new file (hot swap)."),
       new Key("thresholds.review", "0.5", "Scores from this value are REVIEW."),
       new Key("thresholds.decline", "0.9", "Scores from this value are DECLINE."),
+      new Key("model.error", "dead_letter", "An event the model cannot score (it throws, or the score is NaN, infinite or outside [0, 1]): dead_letter (reason model_error, not scored) or review (a Score with decision REVIEW and score NaN). Never approved, never a job failure."),
       new Key("parallelism", "2", "Parallelism of every operator."),
       new Key("max.parallelism", String.valueOf(OperatorUids.DEFAULT_MAX_PARALLELISM), "Key groups: fixed for the life of the state (savepoints)."),
       new Key("scores.delivery", "exactly_once", "exactly_once or at_least_once for the scores sink."),
@@ -407,6 +409,8 @@ public record ScoringConfig(
           thresholds = new Thresholds(review, decline);
         }
       }
+      ScoreFunction.OnModelError onModelError =
+          parsed("model.error", ScoreFunction.OnModelError::parse);
       int parallelism = integer("parallelism", 1, MAX_KEY_GROUPS);
       int maxParallelism = integer("max.parallelism", 1, MAX_KEY_GROUPS);
       if (parallelism > 0 && maxParallelism > 0 && parallelism > maxParallelism) {
@@ -470,7 +474,7 @@ public record ScoringConfig(
       return new ScoringConfig(bootstrap, input, scores, features, deadLetters, group,
           registryUrl, user, password, token, retryBackoff, retryMaxBackoff, failAfter, spec,
           model, shadow, poll,
-          thresholds, parallelism, maxParallelism, scoresDelivery, featuresDelivery,
+          thresholds, onModelError, parallelism, maxParallelism, scoresDelivery, featuresDelivery,
           deadLettersDelivery, prefix, txTimeout, brokerMax, checkpoint, tolerable, dedupe, future, starting,
           new Watermarks(outOfOrderness, idle, drift, wmInterval), bufferTimeout,
           tls, java.util.Collections.unmodifiableMap(kafka), startupChecks);
@@ -773,6 +777,7 @@ public record ScoringConfig(
     m.put("model.poll.interval", Durations.format(modelPollInterval.toMillis()));
     m.put("thresholds.review", String.valueOf(thresholds.review()));
     m.put("thresholds.decline", String.valueOf(thresholds.decline()));
+    m.put("model.error", onModelError.configValue());
     m.put("parallelism", String.valueOf(parallelism));
     m.put("max.parallelism", String.valueOf(maxParallelism));
     m.put("scores.delivery", scoresDelivery.name().toLowerCase(Locale.ROOT));

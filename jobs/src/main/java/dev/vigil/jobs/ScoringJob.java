@@ -224,7 +224,7 @@ public final class ScoringJob {
     SingleOutputStreamOperator<Score> scores = stages.output()
         .process(new ScoreFunction(envelope, config.inputTopic(), config.modelPath(),
             config.shadowModelPath(), config.modelPollInterval(), config.thresholds(),
-            config.dedupeHorizon()), ScoreFunction.SCORE_TYPE)
+            config.dedupeHorizon(), config.onModelError()), ScoreFunction.SCORE_TYPE)
         .uid(OperatorUids.SCORE)
         .name("score");
 

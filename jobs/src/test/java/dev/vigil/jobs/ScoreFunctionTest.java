@@ -154,4 +154,69 @@ class ScoreFunctionTest {
     assertThat(ScoreFunction.isIdentity(new int[] {0, 2, 1}, 3)).isFalse();
     assertThat(ScoreFunction.isIdentity(new int[] {0, 1}, 3)).isFalse();
   }
+
+  @Test
+  void aModelThatScoresNaNNeverApprovesTheEventIsAModelErrorDeadLetterOrReview() throws Exception {
+    Path broken = TestModels.writeNaNWhenHigh(dir.resolve("broken/model.json"),
+        envelope.spec().modelInputs(), -3.0);
+    for (ScoreFunction.OnModelError policy : ScoreFunction.OnModelError.values()) {
+      var h = new OneInputStreamOperatorTestHarness<>(new ProcessOperator<>(new ScoreFunction(
+          envelope, "in", broken, null, Duration.ofSeconds(10), new Thresholds(0.5, 0.9),
+          Duration.ofHours(24), policy)));
+      h.open();
+      h.processElement(new StreamRecord<>(event("ok", 1L, 0L, 0L, 0L))); // low leaf: scored
+      h.processElement(new StreamRecord<>(event("nan", 5L, 0L, 0L, 0L))); // high leaf: NaN
+      var dead = h.getSideOutput(DeadLetters.TAG) == null ? java.util.List.<DeadLetter>of()
+          : h.getSideOutput(DeadLetters.TAG).stream().map(StreamRecord::getValue).toList();
+      if (policy == ScoreFunction.OnModelError.DEAD_LETTER) {
+        assertThat(h.extractOutputValues()).extracting(x -> x.getTransactionId().toString())
+            .containsExactly("ok");
+        assertThat(dead).singleElement().satisfies(d -> {
+          assertThat(d.getReason()).isEqualTo(DeadLetters.MODEL_ERROR);
+          assertThat(d.getMessage()).contains("scored NaN, not a probability in [0, 1]");
+          assertThat(d.getOriginal()).isEqualTo(ByteBuffer.wrap(new byte[] {0, 0, 0, 0, 7, 1, 2, 3}));
+        });
+      } else {
+        assertThat(dead).isEmpty();
+        Score s = h.extractOutputValues().get(1);
+        assertThat(s.getTransactionId()).hasToString("nan");
+        assertThat(s.getDecision()).isEqualTo(dev.vigil.avro.Decision.REVIEW);
+        assertThat(s.getScore()).isNaN();
+      }
+      assertThat(h.extractOutputValues().get(0).getDecision())
+          .isEqualTo(dev.vigil.avro.Decision.APPROVE);
+      h.close();
+    }
+  }
+
+  @Test
+  void aModelThatThrowsOrScoresOutOfRangeIsAnErrorNeverAnException() {
+    dev.vigil.models.Scorer throwing = fake(x -> {
+      throw new IllegalStateException("session closed");
+    });
+    ScoreFunction.Verdict v = ScoreFunction.score(throwing, new double[2]);
+    assertThat(v.error()).isEqualTo(
+        "model fake@1 threw java.lang.IllegalStateException: session closed");
+    assertThat(v.score()).isNaN();
+    assertThat(ScoreFunction.score(fake(x -> 1.5), new double[2]).error())
+        .isEqualTo("model fake@1 scored 1.5, not a probability in [0, 1]");
+    assertThat(ScoreFunction.score(fake(x -> Double.POSITIVE_INFINITY), new double[2]).error())
+        .contains("scored Infinity");
+    assertThat(ScoreFunction.score(fake(x -> 0.25), new double[2]))
+        .isEqualTo(new ScoreFunction.Verdict(0.25, null));
+  }
+
+  private static dev.vigil.models.Scorer fake(java.util.function.ToDoubleFunction<double[]> f) {
+    return new dev.vigil.models.Scorer() {
+      @Override
+      public dev.vigil.models.ModelInfo info() {
+        return new dev.vigil.models.ModelInfo("fake", "fake@1", "test", java.util.List.of("a"));
+      }
+
+      @Override
+      public double score(double[] inputs) {
+        return f.applyAsDouble(inputs);
+      }
+    };
+  }
 }

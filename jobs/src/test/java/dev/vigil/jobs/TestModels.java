@@ -56,4 +56,13 @@ final class TestModels {
     Files.createDirectories(file.toAbsolutePath().getParent());
     return Files.writeString(file, json);
   }
+
+  /**
+   * As {@link #write}, with the high leaf (inputs[0] >= 2) NaN: the canary (missing inputs, zeros)
+   * scores the low leaf, real inputs from 2 score NaN (a broken model that loads).
+   */
+  static Path writeNaNWhenHigh(Path file, List<String> inputs, double low) throws IOException {
+    write(file, inputs, low, 12345.0);
+    return Files.writeString(file, Files.readString(file).replace("12345.0", "\"NaN\""));
+  }
 }

@@ -54,6 +54,59 @@ public final class ModelLoader {
       throw new ModelException(
           file, "no expected inputs were given; pass the spec's model.inputs (default: every feature)");
     }
+    Scorer model = loadUnchecked(file, bytes, name, expectedInputs);
+    try {
+      checkScoresAreProbabilities(file, model);
+    } catch (ModelException e) {
+      model.close();
+      throw e;
+    }
+    return model;
+  }
+
+  /**
+   * Refuses a model whose scores are not probabilities: the thresholds are probabilities, so a
+   * margin model (XGBoost {@code binary:logitraw}, {@code reg:squarederror}) would be compared on
+   * the wrong scale and approve or decline by accident. Then the canary: a vector of zeros (and,
+   * for XGBoost, which has missing values, one of missing values: what an entity's first event
+   * looks like) must score a finite probability, and must not throw; a model that fails either never scores a record (a new file is refused and
+   * the current model keeps scoring).
+   */
+  static void checkScoresAreProbabilities(Path file, Scorer model) throws ModelException {
+    if (model instanceof XGBoostJsonModel x && !x.scoresAreProbabilities()) {
+      throw new ModelException(file, "objective \"" + x.objective() + "\" scores margins, not"
+          + " probabilities in [0, 1], and Vigil's thresholds are probabilities; train with"
+          + " binary:logistic (or reg:logistic)");
+    }
+    int n = model.info().inputs().size();
+    canary(file, model, new double[n], "all inputs 0");
+    if (model instanceof XGBoostJsonModel) {
+      // Trees route missing values to a default child, so missing inputs must score too. An ONNX
+      // graph may have no notion of missing (NaN in, NaN out): its events with null features
+      // become model_error dead letters in the job, never approvals.
+      double[] missing = new double[n];
+      java.util.Arrays.fill(missing, Double.NaN);
+      canary(file, model, missing, "all inputs missing");
+    }
+  }
+
+  private static void canary(Path file, Scorer model, double[] inputs, String what)
+      throws ModelException {
+    double score;
+    try {
+      score = model.score(inputs);
+    } catch (RuntimeException e) {
+      throw new ModelException(file, "the canary vector (" + what + ") failed to score: "
+          + e.getClass().getName() + ": " + e.getMessage());
+    }
+    if (!Thresholds.isProbability(score)) {
+      throw new ModelException(file, "the canary vector (" + what + ") scored " + score
+          + ", not a probability in [0, 1]");
+    }
+  }
+
+  private static Scorer loadUnchecked(Path file, byte[] bytes, String name,
+      List<String> expectedInputs) throws ModelException {
     String version = version(name, bytes);
     String kind = kindOf(file);
     return switch (kind) {

@@ -67,6 +67,11 @@ public final class XGBoostJsonModel implements Scorer {
     return info;
   }
 
+  /** True when its scores are probabilities (the sigmoid of the margin), false for margins. */
+  public boolean scoresAreProbabilities() {
+    return sigmoid;
+  }
+
   /** The model's objective, e.g. {@code binary:logistic}. */
   public String objective() {
     return objective;

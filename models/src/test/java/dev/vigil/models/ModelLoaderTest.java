@@ -126,4 +126,44 @@ class ModelLoaderTest {
       throw new java.io.UncheckedIOException(e);
     }
   }
+
+  /** A model that scores {@code f(inputs)}: a seam for the checks that run on every load. */
+  private static Scorer fake(java.util.function.ToDoubleFunction<double[]> f) {
+    return new Scorer() {
+      @Override
+      public ModelInfo info() {
+        return new ModelInfo("fake", "fake@1", "test", List.of("a", "b"));
+      }
+
+      @Override
+      public double score(double[] inputs) {
+        return f.applyAsDouble(inputs);
+      }
+    };
+  }
+
+  @Test
+  void aModelThatFailsTheCanaryIsRefusedWithWhatItScored() throws Exception {
+    Path file = Path.of("m.json");
+    ModelLoader.checkScoresAreProbabilities(file, fake(x -> 0.25)); // a probability: accepted
+    assertThatThrownBy(() -> ModelLoader.checkScoresAreProbabilities(file,
+        fake(x -> Double.isNaN(x[0]) ? 0.1 : 3.5)))
+        .isInstanceOf(ModelException.class)
+        .hasMessageContaining("canary vector (all inputs 0) scored 3.5, not a probability");
+    assertThatThrownBy(() -> ModelLoader.checkScoresAreProbabilities(file, fake(x -> {
+      throw new ArrayIndexOutOfBoundsException("7");
+    }))).isInstanceOf(ModelException.class)
+        .hasMessageContaining("failed to score: java.lang.ArrayIndexOutOfBoundsException: 7");
+  }
+
+  @Test
+  void aNonFiniteScoreIsNeverApproved() {
+    Thresholds t = new Thresholds(0.5, 0.9);
+    assertThat(t.decide(Double.NaN)).isEqualTo(Decision.REVIEW);
+    assertThat(t.decide(Double.NEGATIVE_INFINITY)).isEqualTo(Decision.REVIEW);
+    assertThat(t.decide(-0.1)).isEqualTo(Decision.REVIEW);
+    assertThat(t.decide(1.2)).isEqualTo(Decision.REVIEW);
+    assertThat(t.decide(0.1)).isEqualTo(Decision.APPROVE);
+    assertThat(t.decide(0.95)).isEqualTo(Decision.DECLINE);
+  }
 }
