@@ -13,26 +13,72 @@ import org.apache.kafka.common.header.internals.RecordHeader;
  * (replay = produce them again); the reason and provenance are headers ({@code vigil.reason},
  * {@code vigil.message}, {@code vigil.source.topic}, {@code vigil.source.partition}, {@code
  * vigil.source.offset}, {@code vigil.time} ISO-8601, and {@code vigil.schema.id} when the frame
- * had one), all UTF-8 text. No key: the source key stays at the source offset.
+ * had one), all UTF-8 text; {@code vigil.source.key} (the source record's key bytes, as they
+ * were) and {@code vigil.source.timestamp} (ISO-8601) when known. No record key.
+ *
+ * <p>Bounded: a dead letter must never be refused by its own producer ({@code
+ * RecordTooLargeException} on every restart, a crash loop). A value over {@code maxValueBytes} is
+ * cut to that size, and the cut is stated: {@code vigil.original.truncated: true} and {@code
+ * vigil.original.size} (the whole value's size; the whole record stays at its source offset). The
+ * message is cut at {@link #MAX_MESSAGE_CHARS}.
  */
 public final class DeadLetterSerializer implements KafkaRecordSerializationSchema<DeadLetter> {
   private static final long serialVersionUID = 1L;
-  private final String topic;
+  /** Room left under the producer's max.request.size for the headers and the batch framing. */
+  static final int HEADROOM_BYTES = 64 * 1024;
 
+  static final int MAX_MESSAGE_CHARS = 8 * 1024;
+  private final String topic;
+  private final int maxValueBytes;
+
+  /** A value cap that fits Kafka's default max.request.size (1 MiB). */
   public DeadLetterSerializer(String topic) {
+    this(topic, 1024 * 1024 - HEADROOM_BYTES);
+  }
+
+  public DeadLetterSerializer(String topic, int maxValueBytes) {
+    if (maxValueBytes < 1) {
+      throw new IllegalArgumentException("maxValueBytes must be positive, got " + maxValueBytes);
+    }
     this.topic = topic;
+    this.maxValueBytes = maxValueBytes;
+  }
+
+  /** The value cap for a producer with this {@code max.request.size} (null: Kafka's default). */
+  public static int maxValueBytes(String maxRequestSize) {
+    int request = maxRequestSize == null ? 1024 * 1024 : Integer.parseInt(maxRequestSize.trim());
+    return Math.max(1024, request - HEADROOM_BYTES);
   }
 
   @Override
   public ProducerRecord<byte[], byte[]> serialize(DeadLetter d, KafkaSinkContext context,
       Long timestamp) {
     ByteBuffer b = d.getOriginal().duplicate();
-    byte[] value = new byte[b.remaining()];
+    int size = b.remaining();
+    byte[] value = new byte[Math.min(size, maxValueBytes)];
     b.get(value);
     ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(topic, null, timestamp, null, value);
     Headers h = r.headers();
     add(h, DeadLetters.H_REASON, d.getReason());
-    add(h, DeadLetters.H_MESSAGE, d.getMessage());
+    String message = d.getMessage().toString();
+    if (message.length() > MAX_MESSAGE_CHARS) {
+      message = message.substring(0, MAX_MESSAGE_CHARS) + "... (cut at " + MAX_MESSAGE_CHARS
+          + " of " + message.length() + " characters)";
+    }
+    add(h, DeadLetters.H_MESSAGE, message);
+    if (size > maxValueBytes) {
+      add(h, DeadLetters.H_ORIGINAL_TRUNCATED, "true");
+      add(h, DeadLetters.H_ORIGINAL_SIZE, Integer.toString(size));
+    }
+    if (d.getSourceKey() != null) {
+      ByteBuffer k = d.getSourceKey().duplicate();
+      byte[] key = new byte[Math.min(k.remaining(), MAX_MESSAGE_CHARS)];
+      k.get(key);
+      h.add(new RecordHeader(DeadLetters.H_KEY, key));
+    }
+    if (d.getSourceTimestamp() != null) {
+      add(h, DeadLetters.H_SOURCE_TIMESTAMP, d.getSourceTimestamp().toString());
+    }
     add(h, DeadLetters.H_TOPIC, d.getSourceTopic());
     add(h, DeadLetters.H_PARTITION, Integer.toString(d.getSourcePartition()));
     add(h, DeadLetters.H_OFFSET, Long.toString(d.getSourceOffset()));
@@ -43,7 +89,7 @@ public final class DeadLetterSerializer implements KafkaRecordSerializationSchem
     return r;
   }
 
-  private static void add(Headers h, String name, String value) {
-    h.add(new RecordHeader(name, value.getBytes(StandardCharsets.UTF_8)));
+  private static void add(Headers h, String name, CharSequence value) {
+    h.add(new RecordHeader(name, value.toString().getBytes(StandardCharsets.UTF_8)));
   }
 }

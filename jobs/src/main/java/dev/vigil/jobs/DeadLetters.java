@@ -47,6 +47,21 @@ public final class DeadLetters {
   public static final String H_TIME = "vigil.time";
   public static final String H_SCHEMA_ID = "vigil.schema.id";
 
+  public static final String H_KEY = "vigil.source.key";
+  public static final String H_SOURCE_TIMESTAMP = "vigil.source.timestamp";
+  /** The size of the original value when it was cut to fit the producer's request size. */
+  public static final String H_ORIGINAL_SIZE = "vigil.original.size";
+  public static final String H_ORIGINAL_TRUNCATED = "vigil.original.truncated";
+
+  /** As {@link #of(String, String, String, int, long, Integer, byte[])}, with the source record's key and timestamp. */
+  public static DeadLetter of(String reason, String message, String topic, int partition,
+      long offset, Integer schemaId, byte[] original, byte[] key, Long timestamp) {
+    DeadLetter d = of(reason, message, topic, partition, offset, schemaId, original);
+    d.setSourceKey(key == null ? null : ByteBuffer.wrap(key));
+    d.setSourceTimestamp(timestamp == null ? null : Instant.ofEpochMilli(timestamp));
+    return d;
+  }
+
   public static DeadLetter of(String reason, String message, String topic, int partition,
       long offset, Integer schemaId, byte[] original) {
     return DeadLetter.newBuilder()

@@ -83,12 +83,12 @@ public final class RecordDecoder implements Serializable {
       record = registryWait.get(() -> deserializer.deserialize(raw.value), describe(raw));
     } catch (WireFormatException e) {
       return DeadLetters.of(e.reasonCode(), e.getMessage(), raw.topic, raw.partition, raw.offset,
-          e.schemaId() < 0 ? null : e.schemaId(), raw.value);
+          e.schemaId() < 0 ? null : e.schemaId(), raw.value, raw.key, raw.timestamp);
     }
     RecordValidator.Problem problem = validator.check(record, System.currentTimeMillis());
     if (problem != null) {
       return DeadLetters.of(problem.reason(), problem.message(), raw.topic, raw.partition,
-          raw.offset, schemaIdOf(raw.value), raw.value);
+          raw.offset, schemaIdOf(raw.value), raw.value, raw.key, raw.timestamp);
     }
     return new FeatureEvent(Envelope.wrap(envelope, record, raw.value, raw.timestamp), raw.seq(),
         featureCount);

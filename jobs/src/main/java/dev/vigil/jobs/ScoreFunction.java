@@ -230,7 +230,8 @@ public final class ScoreFunction extends ProcessFunction<FeatureEvent, Score> {
           + " the dedupe horizon " + dedupeHorizon + " (a producer retry); not scored again";
       byte[] original = Envelope.original(record);
       ctx.output(DeadLetters.TAG, DeadLetters.of(DeadLetters.DUPLICATE, message, topic,
-          Seq.partition(e.seq), Seq.offset(e.seq), schemaIdOf(original), original));
+          Seq.partition(e.seq), Seq.offset(e.seq), schemaIdOf(original), original, null,
+          Envelope.kafkaTimestamp(record)));
       return;
     }
     // A late event (behind the watermark) is scored like any other: its features went through the
@@ -256,7 +257,8 @@ public final class ScoreFunction extends ProcessFunction<FeatureEvent, Score> {
         byte[] original = Envelope.original(record);
         ctx.output(DeadLetters.TAG, DeadLetters.of(DeadLetters.MODEL_ERROR, verdict.error()
             + "; not scored (model.error=dead_letter)", topic, Seq.partition(e.seq),
-            Seq.offset(e.seq), schemaIdOf(original), original));
+            Seq.offset(e.seq), schemaIdOf(original), original, null,
+            Envelope.kafkaTimestamp(record)));
         return;
       }
       decided = dev.vigil.avro.Decision.REVIEW;

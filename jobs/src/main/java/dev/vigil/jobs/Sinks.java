@@ -48,7 +48,8 @@ public record Sinks(Sink<Score> scores, Sink<FeatureVector> features, Sink<DeadL
             new AvroRecordSerializer<>(config.featuresTopic(), FeatureVector.class,
                 FeatureVector::getTransactionId, config.registryConfig())),
         sink(config, config.deadLettersDelivery(), DEAD_LETTERS_SUFFIX, LOG_LINGER_MS,
-            new DeadLetterSerializer(config.deadLettersTopic())));
+            new DeadLetterSerializer(config.deadLettersTopic(), DeadLetterSerializer.maxValueBytes(
+                config.kafkaProperties(ScoringConfig.KafkaClient.SINK).getProperty("max.request.size")))));
   }
 
   private static <T> Sink<T> sink(ScoringConfig config, DeliveryGuarantee guarantee,

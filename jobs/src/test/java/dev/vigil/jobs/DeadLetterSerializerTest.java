@@ -1,0 +1,48 @@
+package dev.vigil.jobs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.vigil.avro.DeadLetter;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.Header;
+import org.junit.jupiter.api.Test;
+
+class DeadLetterSerializerTest {
+  private static String header(ProducerRecord<byte[], byte[]> r, String name) {
+    Header h = r.headers().lastHeader(name);
+    return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void anOversizedRecordIsCutToFitTheProducerAndTheCutIsStated() {
+    byte[] huge = new byte[3 * 1024 * 1024];
+    Arrays.fill(huge, (byte) 7);
+    DeadLetter d = DeadLetters.of(DeadLetters.UNDECODABLE, "x".repeat(20_000), "in", 3, 99L,
+        null, huge, "card-1".getBytes(StandardCharsets.UTF_8), 1_772_366_400_000L);
+    int cap = DeadLetterSerializer.maxValueBytes(null);
+    ProducerRecord<byte[], byte[]> r = new DeadLetterSerializer("dead", cap).serialize(d, null, 5L);
+    assertThat(r.value()).hasSize(cap);
+    assertThat(cap).isLessThan(1024 * 1024); // under Kafka's default max.request.size
+    assertThat(header(r, DeadLetters.H_ORIGINAL_TRUNCATED)).isEqualTo("true");
+    assertThat(header(r, DeadLetters.H_ORIGINAL_SIZE)).isEqualTo(Integer.toString(huge.length));
+    assertThat(header(r, DeadLetters.H_MESSAGE))
+        .hasSizeLessThan(DeadLetterSerializer.MAX_MESSAGE_CHARS + 100)
+        .endsWith("(cut at 8192 of 20000 characters)");
+    assertThat(header(r, DeadLetters.H_KEY)).isEqualTo("card-1");
+    assertThat(header(r, DeadLetters.H_SOURCE_TIMESTAMP)).isEqualTo("2026-03-01T12:00:00Z");
+    assertThat(header(r, DeadLetters.H_OFFSET)).isEqualTo("99");
+  }
+
+  @Test
+  void aRecordThatFitsIsKeptWholeWithNoCutHeaders() {
+    byte[] small = {0, 0, 0, 0, 7, 1, 2};
+    ProducerRecord<byte[], byte[]> r = new DeadLetterSerializer("dead", 1024)
+        .serialize(DeadLetters.of(DeadLetters.NOT_FRAMED, "short", "in", 0, 1L, 7, small), null, 5L);
+    assertThat(r.value()).isEqualTo(small);
+    assertThat(header(r, DeadLetters.H_ORIGINAL_TRUNCATED)).isNull();
+    assertThat(header(r, DeadLetters.H_KEY)).isNull();
+    assertThat(DeadLetterSerializer.maxValueBytes("4194304")).isEqualTo(4194304 - 65536);
+  }
+}
