@@ -28,6 +28,8 @@ public final class DeadLetterSerializer implements KafkaRecordSerializationSchem
   static final int HEADROOM_BYTES = 64 * 1024;
 
   static final int MAX_MESSAGE_CHARS = 8 * 1024;
+  /** A source key longer than this is cut in its header (the whole key stays at the source). */
+  static final int MAX_KEY_BYTES = 8 * 1024;
   private final String topic;
   private final int maxValueBytes;
 
@@ -72,7 +74,7 @@ public final class DeadLetterSerializer implements KafkaRecordSerializationSchem
     }
     if (d.getSourceKey() != null) {
       ByteBuffer k = d.getSourceKey().duplicate();
-      byte[] key = new byte[Math.min(k.remaining(), MAX_MESSAGE_CHARS)];
+      byte[] key = new byte[Math.min(k.remaining(), MAX_KEY_BYTES)];
       k.get(key);
       h.add(new RecordHeader(DeadLetters.H_KEY, key));
     }

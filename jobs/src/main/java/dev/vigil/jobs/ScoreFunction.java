@@ -228,10 +228,7 @@ public final class ScoreFunction extends ProcessFunction<FeatureEvent, Score> {
       String id = String.valueOf(record.get(idPos));
       String message = "transaction_id '" + id + "' was already seen for the same entity key within"
           + " the dedupe horizon " + dedupeHorizon + " (a producer retry); not scored again";
-      byte[] original = Envelope.original(record);
-      ctx.output(DeadLetters.TAG, DeadLetters.of(DeadLetters.DUPLICATE, message, topic,
-          Seq.partition(e.seq), Seq.offset(e.seq), schemaIdOf(original), original, null,
-          Envelope.kafkaTimestamp(record)));
+      ctx.output(DeadLetters.TAG, deadLetter(DeadLetters.DUPLICATE, message, e));
       return;
     }
     // A late event (behind the watermark) is scored like any other: its features went through the
@@ -254,11 +251,8 @@ public final class ScoreFunction extends ProcessFunction<FeatureEvent, Score> {
       modelErrors.inc();
       logModelError(verdict.error());
       if (onModelError == OnModelError.DEAD_LETTER) {
-        byte[] original = Envelope.original(record);
-        ctx.output(DeadLetters.TAG, DeadLetters.of(DeadLetters.MODEL_ERROR, verdict.error()
-            + "; not scored (model.error=dead_letter)", topic, Seq.partition(e.seq),
-            Seq.offset(e.seq), schemaIdOf(original), original, null,
-            Envelope.kafkaTimestamp(record)));
+        ctx.output(DeadLetters.TAG, deadLetter(DeadLetters.MODEL_ERROR,
+            verdict.error() + "; not scored (model.error=dead_letter)", e));
         return;
       }
       decided = dev.vigil.avro.Decision.REVIEW;
@@ -296,7 +290,14 @@ public final class ScoreFunction extends ProcessFunction<FeatureEvent, Score> {
     latency.update(now - Envelope.kafkaTimestamp(record));
   }
 
-  /** A WARN at most every 10 s (the count is in {@code model_errors}). */
+  /** The dead letter of an event that reached this stage: its original bytes and provenance. */
+  private DeadLetter deadLetter(String reason, String message, FeatureEvent e) {
+    byte[] original = Envelope.original(e.event);
+    return DeadLetters.of(reason, message, topic, Seq.partition(e.seq), Seq.offset(e.seq),
+        schemaIdOf(original), original, null, Envelope.kafkaTimestamp(e.event));
+  }
+
+    /** A WARN at most every 10 s (the count is in {@code model_errors}). */
   private void logModelError(String error) {
     long now = System.currentTimeMillis();
     if (now - lastErrorLog >= 10_000) {
