@@ -33,6 +33,7 @@ public final class AvroRecordSerializer<T extends SpecificRecord>
   private final Class<T> type;
   private final SerializableFunction<T, String> key;
   private final RegistryConfig registry;
+  private final boolean eventTimeStamps;
   private transient AvroWireSerializer<T> serializer;
   private transient byte[] subtask;
   private transient OutputEncoders.Encoder<T> fast;
@@ -40,6 +41,16 @@ public final class AvroRecordSerializer<T extends SpecificRecord>
 
   public AvroRecordSerializer(String topic, Class<T> type, SerializableFunction<T, String> key,
       RegistryConfig registry) {
+    this(topic, type, key, registry, false);
+  }
+
+  /**
+   * @param eventTimeStamps the records' Kafka timestamp is the element's (event) time; otherwise
+   *     the time they are written ({@link Sinks.RecordTimestamp})
+   */
+  public AvroRecordSerializer(String topic, Class<T> type, SerializableFunction<T, String> key,
+      RegistryConfig registry, boolean eventTimeStamps) {
+    this.eventTimeStamps = eventTimeStamps;
     this.topic = topic;
     this.type = type;
     this.key = key;
@@ -84,8 +95,8 @@ public final class AvroRecordSerializer<T extends SpecificRecord>
   @Override
   public ProducerRecord<byte[], byte[]> serialize(T element, KafkaSinkContext context,
       Long timestamp) {
-    ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(topic, null, timestamp,
-        key.apply(element).getBytes(StandardCharsets.UTF_8), value(element));
+    ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(topic, null,
+        eventTimeStamps ? timestamp : null, key.apply(element).getBytes(StandardCharsets.UTF_8), value(element));
     r.headers().add(new RecordHeader(H_SUBTASK, subtask));
     return r;
   }

@@ -32,6 +32,7 @@ public final class DeadLetterSerializer implements KafkaRecordSerializationSchem
   static final int MAX_KEY_BYTES = 8 * 1024;
   private final String topic;
   private final int maxValueBytes;
+  private final boolean eventTimeStamps;
 
   /** A value cap that fits Kafka's default max.request.size (1 MiB). */
   public DeadLetterSerializer(String topic) {
@@ -39,6 +40,16 @@ public final class DeadLetterSerializer implements KafkaRecordSerializationSchem
   }
 
   public DeadLetterSerializer(String topic, int maxValueBytes) {
+    this(topic, maxValueBytes, false);
+  }
+
+  /**
+   * @param eventTimeStamps the record's Kafka timestamp is the element's time (the source
+   *     record's event time, when decoded); otherwise the time it is written ({@link
+   *     Sinks.RecordTimestamp}). The source record's own timestamp is a header either way.
+   */
+  public DeadLetterSerializer(String topic, int maxValueBytes, boolean eventTimeStamps) {
+    this.eventTimeStamps = eventTimeStamps;
     if (maxValueBytes < 1) {
       throw new IllegalArgumentException("maxValueBytes must be positive, got " + maxValueBytes);
     }
@@ -59,7 +70,8 @@ public final class DeadLetterSerializer implements KafkaRecordSerializationSchem
     int size = b.remaining();
     byte[] value = new byte[Math.min(size, maxValueBytes)];
     b.get(value);
-    ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(topic, null, timestamp, null, value);
+    ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(topic, null,
+        eventTimeStamps ? timestamp : null, null, value);
     Headers h = r.headers();
     add(h, DeadLetters.H_REASON, d.getReason());
     String message = d.getMessage().toString();

@@ -64,6 +64,7 @@ public record ScoringConfig(
     DeliveryGuarantee scoresDelivery,
     DeliveryGuarantee featuresDelivery,
     DeliveryGuarantee deadLettersDelivery,
+    Sinks.RecordTimestamp sinkRecordTimestamp,
     String transactionalIdPrefix,
     Duration transactionTimeout,
     Duration brokerTransactionMaxTimeout,
@@ -128,6 +129,7 @@ public record ScoringConfig(
       new Key("scores.delivery", "exactly_once", "exactly_once or at_least_once for the scores sink."),
       new Key("features.delivery", "exactly_once", "exactly_once or at_least_once for the feature-vector sink."),
       new Key("dead-letters.delivery", "exactly_once", "exactly_once or at_least_once for the dead-letter sink."),
+      new Key("sink.record-timestamp", "processing_time", "The Kafka timestamp of what the sinks write (scores, feature vectors, dead letters): processing_time (when it is written) or event_time (the event's time; the payload has both). With event_time, a catch-up or replay of events older than a topic's retention.ms writes records the broker deletes at its next retention check (lost to every consumer)."),
       new Key("transactional.id.prefix", "vigil-scoring", "Prefix of the Kafka transactional ids; each sink appends its own suffix. Unique per job on a cluster."),
       new Key("transaction.timeout", "10m", "Kafka transaction.timeout.ms of the exactly-once sinks: above the checkpoint interval, at most the broker's limit."),
       new Key("broker.transaction.max.timeout", "15m", "The broker's transaction.max.timeout.ms (Kafka's default 15 min), to check transaction.timeout at start-up."),
@@ -420,6 +422,8 @@ public record ScoringConfig(
       DeliveryGuarantee scoresDelivery = guarantee("scores.delivery");
       DeliveryGuarantee featuresDelivery = guarantee("features.delivery");
       DeliveryGuarantee deadLettersDelivery = guarantee("dead-letters.delivery");
+      Sinks.RecordTimestamp recordTimestamp =
+          parsed("sink.record-timestamp", Sinks.RecordTimestamp::parse);
       String prefix = nonBlank("transactional.id.prefix");
       Duration txTimeout = duration("transaction.timeout");
       Duration brokerMax = duration("broker.transaction.max.timeout");
@@ -475,7 +479,7 @@ public record ScoringConfig(
           registryUrl, user, password, token, retryBackoff, retryMaxBackoff, failAfter, spec,
           model, shadow, poll,
           thresholds, onModelError, parallelism, maxParallelism, scoresDelivery, featuresDelivery,
-          deadLettersDelivery, prefix, txTimeout, brokerMax, checkpoint, tolerable, dedupe, future, starting,
+          deadLettersDelivery, recordTimestamp, prefix, txTimeout, brokerMax, checkpoint, tolerable, dedupe, future, starting,
           new Watermarks(outOfOrderness, idle, drift, wmInterval), bufferTimeout,
           tls, java.util.Collections.unmodifiableMap(kafka), startupChecks);
     }
@@ -783,6 +787,7 @@ public record ScoringConfig(
     m.put("scores.delivery", scoresDelivery.name().toLowerCase(Locale.ROOT));
     m.put("features.delivery", featuresDelivery.name().toLowerCase(Locale.ROOT));
     m.put("dead-letters.delivery", deadLettersDelivery.name().toLowerCase(Locale.ROOT));
+    m.put("sink.record-timestamp", sinkRecordTimestamp.configValue());
     m.put("transactional.id.prefix", transactionalIdPrefix);
     m.put("transaction.timeout", Durations.format(transactionTimeout.toMillis()));
     m.put("broker.transaction.max.timeout", Durations.format(brokerTransactionMaxTimeout.toMillis()));

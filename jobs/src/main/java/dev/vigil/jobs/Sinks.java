@@ -43,13 +43,46 @@ public record Sinks(Sink<Score> scores, Sink<FeatureVector> features, Sink<DeadL
     return new Sinks(
         sink(config, config.scoresDelivery(), SCORES_SUFFIX, SCORES_LINGER_MS,
             new AvroRecordSerializer<>(config.scoresTopic(), Score.class,
-                Score::getTransactionId, config.registryConfig())),
+                Score::getTransactionId, config.registryConfig(), eventTime(config))),
         sink(config, config.featuresDelivery(), FEATURES_SUFFIX, LOG_LINGER_MS,
             new AvroRecordSerializer<>(config.featuresTopic(), FeatureVector.class,
-                FeatureVector::getTransactionId, config.registryConfig())),
+                FeatureVector::getTransactionId, config.registryConfig(), eventTime(config))),
         sink(config, config.deadLettersDelivery(), DEAD_LETTERS_SUFFIX, LOG_LINGER_MS,
             new DeadLetterSerializer(config.deadLettersTopic(), DeadLetterSerializer.maxValueBytes(
-                config.kafkaProperties(ScoringConfig.KafkaClient.SINK).getProperty("max.request.size")))));
+                config.kafkaProperties(ScoringConfig.KafkaClient.SINK).getProperty("max.request.size")),
+                eventTime(config))));
+  }
+
+  private static boolean eventTime(ScoringConfig config) {
+    return config.sinkRecordTimestamp() == RecordTimestamp.EVENT_TIME;
+  }
+
+  /**
+   * The Kafka timestamp of a written record (key {@code sink.record-timestamp}). Processing time
+   * by default: a topic's time retention reads record timestamps, and a record stamped with an
+   * event time older than {@code retention.ms} (a catch-up, a replay, a backfill) is deleted at the
+   * broker's next retention check, before any consumer may have read it. The payloads carry the
+   * event time either way.
+   */
+  public enum RecordTimestamp {
+    /** When the sink writes it (the producer's clock). */
+    PROCESSING_TIME,
+    /** The event's time, the element's timestamp. */
+    EVENT_TIME;
+
+    /** From the config value {@code processing_time} or {@code event_time}. */
+    public static RecordTimestamp parse(String value) {
+      for (RecordTimestamp t : values()) {
+        if (t.configValue().equals(value)) {
+          return t;
+        }
+      }
+      throw new IllegalArgumentException("'" + value + "' is not one of processing_time, event_time");
+    }
+
+    public String configValue() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
   }
 
   private static <T> Sink<T> sink(ScoringConfig config, DeliveryGuarantee guarantee,

@@ -45,4 +45,14 @@ class DeadLetterSerializerTest {
     assertThat(header(r, DeadLetters.H_KEY)).isNull();
     assertThat(DeadLetterSerializer.maxValueBytes("4194304")).isEqualTo(4194304 - 65536);
   }
+
+  @Test
+  void theKafkaTimestampIsTheWriteTimeUnlessEventTimeIsAskedFor() {
+    DeadLetter d = DeadLetters.of(DeadLetters.NOT_FRAMED, "short", "in", 0, 1L, 7, new byte[] {1});
+    long old = 1_772_366_400_000L; // weeks before now: retention would delete it at once
+    assertThat(new DeadLetterSerializer("dead", 1024).serialize(d, null, old).timestamp())
+        .as("null: the producer stamps it when it is sent").isNull();
+    assertThat(new DeadLetterSerializer("dead", 1024, true).serialize(d, null, old).timestamp())
+        .isEqualTo(old);
+  }
 }

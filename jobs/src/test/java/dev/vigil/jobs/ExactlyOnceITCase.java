@@ -2,6 +2,7 @@ package dev.vigil.jobs;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.vigil.avro.Score;
 import dev.vigil.avro.FeatureVector;
 import dev.vigil.avro.Transaction;
 import dev.vigil.transforms.io.FeatureRow;
@@ -68,6 +69,7 @@ class ExactlyOnceITCase {
         .uid("test-failure-injector")
         .name("test: failure injector");
     ScoringJob.defineWorkflow(env, config, spec, source, Sinks.kafka(config));
+    long started = System.currentTimeMillis();
     JobClient job = env.executeAsync("exactly once under failure");
 
     // In three batches, each produced once the previous one is committed: the failures then hit
@@ -85,7 +87,12 @@ class ExactlyOnceITCase {
     var scores = TestingKafka.readCommitted(config.scoresTopic());
     List<String> ids = new ArrayList<>();
     for (var r : scores) {
-      ids.add(TestingJob.score(r).getTransactionId());
+      Score score = TestingJob.score(r);
+      ids.add(score.getTransactionId());
+      // stamped when written, not with the event time (2 days back): retention cannot take it
+      assertThat(r.timestamp()).as("Kafka timestamp of %s", score.getTransactionId())
+          .isGreaterThanOrEqualTo(started)
+          .isGreaterThan(score.getEventTime().toEpochMilli() + Duration.ofDays(1).toMillis());
     }
     assertThat(ids).hasSize(EVENTS).doesNotHaveDuplicates()
         .containsExactlyInAnyOrderElementsOf(txs.stream().map(Transaction::getTransactionId).toList());

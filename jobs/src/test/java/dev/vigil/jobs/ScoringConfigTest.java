@@ -59,6 +59,7 @@ class ScoringConfigTest {
     minimal.put("starting.offsets", "yesterday");
     minimal.put("input.topic", "bad topic");
     minimal.put("colour", "red");
+    minimal.put("sink.record-timestamp", "wall");
     assertThatThrownBy(() -> ScoringConfig.of(minimal))
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("key 'scores.delivery': 'twice' is not one of exactly_once, at_least_once")
@@ -67,7 +68,19 @@ class ScoringConfigTest {
         .hasMessageContaining("key 'thresholds.review': 1.5 is not between 0 and 1")
         .hasMessageContaining("key 'starting.offsets': 'yesterday' is not one of committed, earliest, latest")
         .hasMessageContaining("key 'input.topic': 'bad topic' is not a Kafka topic name")
-        .hasMessageContaining("key 'colour': unknown");
+        .hasMessageContaining("key 'colour': unknown")
+        .hasMessageContaining("key 'sink.record-timestamp': 'wall' is not one of processing_time, event_time");
+  }
+
+  @Test
+  void sinkRecordsAreStampedWithProcessingTimeUnlessEventTimeIsAskedFor() throws Exception {
+    assertThat(ScoringConfig.of(minimal).sinkRecordTimestamp())
+        .isEqualTo(Sinks.RecordTimestamp.PROCESSING_TIME);
+    minimal.put("sink.record-timestamp", "event_time");
+    ScoringConfig c = ScoringConfig.of(minimal);
+    assertThat(c.sinkRecordTimestamp()).isEqualTo(Sinks.RecordTimestamp.EVENT_TIME);
+    assertThat(ScoringConfig.of(c.asMap()).sinkRecordTimestamp())
+        .isEqualTo(Sinks.RecordTimestamp.EVENT_TIME);
   }
 
   @Test
