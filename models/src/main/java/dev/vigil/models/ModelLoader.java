@@ -25,7 +25,34 @@ public final class ModelLoader {
   /** How many hex digits of the SHA-256 the version keeps. */
   public static final int VERSION_HEX_DIGITS = 12;
 
+  /**
+   * The largest model file read: a file past it (a data dump or a checkpoint directory's archive
+   * put where the model goes) is refused with its size, before it is read into the TaskManager's
+   * heap. Raise it with the JVM property {@value #MAX_BYTES_PROPERTY} (bytes) for a bigger model.
+   */
+  public static final long DEFAULT_MAX_BYTES = 512L * 1024 * 1024;
+
+  public static final String MAX_BYTES_PROPERTY = "vigil.model.max-bytes";
+
   private ModelLoader() {}
+
+  /** The cap on a model file's size: {@value #MAX_BYTES_PROPERTY}, or {@link #DEFAULT_MAX_BYTES}. */
+  public static long maxBytes() {
+    String v = System.getProperty(MAX_BYTES_PROPERTY);
+    if (v == null || v.isBlank()) {
+      return DEFAULT_MAX_BYTES;
+    }
+    try {
+      long n = Long.parseLong(v.trim());
+      if (n > 0) {
+        return n;
+      }
+    } catch (NumberFormatException e) {
+      // refused below, with the value
+    }
+    throw new IllegalArgumentException("JVM property " + MAX_BYTES_PROPERTY + "='" + v
+        + "' is not a positive number of bytes");
+  }
 
   /**
    * Loads {@code file} as model {@code name}.
@@ -162,6 +189,13 @@ public final class ModelLoader {
       throw new ModelException(file, "not a regular file; point at the model file itself");
     }
     try {
+      long size = Files.size(file);
+      long max = maxBytes();
+      if (size > max) {
+        throw new ModelException(file, "is " + size + " bytes, over the " + max + "-byte cap on a"
+            + " model file; check that it is the model (and not, say, a data file), or raise the"
+            + " cap with -D" + MAX_BYTES_PROPERTY + "=<bytes> in the TaskManager's JVM options");
+      }
       return Files.readAllBytes(file);
     } catch (IOException e) {
       throw new ModelException(

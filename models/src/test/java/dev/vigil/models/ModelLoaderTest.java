@@ -46,6 +46,27 @@ class ModelLoaderTest {
   }
 
   @Test
+  void aFileOverTheSizeCapIsRefusedWithItsSizeBeforeItIsRead() throws Exception {
+    Path big = dir.resolve("big.json");
+    try (var out = java.nio.channels.FileChannel.open(big, java.nio.file.StandardOpenOption.CREATE,
+        java.nio.file.StandardOpenOption.WRITE)) {
+      out.write(java.nio.ByteBuffer.wrap(new byte[] {'{'}), 4096); // sparse: 4,097 bytes
+    }
+    System.setProperty(ModelLoader.MAX_BYTES_PROPERTY, "4096");
+    try {
+      assertThatThrownBy(() -> ModelLoader.load(big, "m", SPEC))
+          .isInstanceOf(ModelException.class)
+          .hasMessageContaining("big.json: is 4097 bytes, over the 4096-byte cap on a model file")
+          .hasMessageContaining("-Dvigil.model.max-bytes=<bytes>");
+      System.setProperty(ModelLoader.MAX_BYTES_PROPERTY, "lots");
+      assertThatThrownBy(ModelLoader::maxBytes).hasMessageContaining("'lots' is not a positive");
+    } finally {
+      System.clearProperty(ModelLoader.MAX_BYTES_PROPERTY);
+    }
+    assertThat(ModelLoader.maxBytes()).isEqualTo(ModelLoader.DEFAULT_MAX_BYTES);
+  }
+
+  @Test
   void refusesAMissingFileAnUnknownExtensionAndAFileThatIsNotAModel() throws Exception {
     assertThatThrownBy(() -> ModelLoader.load(dir.resolve("nope.json"), "m", SPEC))
         .isInstanceOf(ModelException.class)
