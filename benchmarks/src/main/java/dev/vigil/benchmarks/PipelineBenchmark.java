@@ -364,6 +364,9 @@ public final class PipelineBenchmark implements Callable<Integer> {
     keys.put("checkpoint.interval", (guarantee.equals("exactly_once")
         ? exactlyOnceCheckpointIntervalMs : checkpointIntervalMs) + "ms");
     keys.put("transaction.timeout", "1m");
+    keys.put("checkpoint.timeout", "8s");
+    keys.put("recovery.budget", "30s");
+    keys.put("state.empty-start", "allow"); // a benchmark measures from empty state
     keys.put("starting.offsets", "earliest");
     keys.put("scores.delivery", guarantee);
     keys.put("features.delivery", guarantee);

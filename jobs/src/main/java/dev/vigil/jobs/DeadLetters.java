@@ -22,16 +22,20 @@ public final class DeadLetters {
   public static final String UNDECODABLE = "undecodable";
   public static final String INCOMPATIBLE_WRITER_SCHEMA = "incompatible_writer_schema";
   public static final String MISSING_ENTITY_KEY = "missing_entity_key";
+  /** The event's id (the dedupe field) is null or blank. */
+  public static final String MISSING_EVENT_ID = "missing_event_id";
   public static final String EVENT_TIME_OUT_OF_RANGE = "event_time_out_of_range";
   public static final String NEGATIVE_AMOUNT = "negative_amount";
+  /** An integer that a feature sums is past {@link RecordValidator#MAX_SUMMED_MAGNITUDE}. */
+  public static final String VALUE_OUT_OF_RANGE = "value_out_of_range";
   public static final String DUPLICATE = "duplicate";
   /** The model threw, or scored something that is not a probability: never approved. */
   public static final String MODEL_ERROR = "model_error";
 
   /** Every reason, in the order of the pipeline. */
   public static final List<String> REASONS = List.of(NOT_FRAMED, UNKNOWN_SCHEMA_ID, UNDECODABLE,
-      INCOMPATIBLE_WRITER_SCHEMA, MISSING_ENTITY_KEY,
-      EVENT_TIME_OUT_OF_RANGE, NEGATIVE_AMOUNT, DUPLICATE, MODEL_ERROR);
+      INCOMPATIBLE_WRITER_SCHEMA, MISSING_ENTITY_KEY, MISSING_EVENT_ID,
+      EVENT_TIME_OUT_OF_RANGE, VALUE_OUT_OF_RANGE, NEGATIVE_AMOUNT, DUPLICATE, MODEL_ERROR);
 
   public static final TypeInformation<DeadLetter> TYPE = new AvroTypeInfo<>(DeadLetter.class);
 

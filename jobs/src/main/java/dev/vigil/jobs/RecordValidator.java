@@ -1,5 +1,6 @@
 package dev.vigil.jobs;
 
+import dev.vigil.transforms.flink.FeaturePipeline;
 import dev.vigil.transforms.spec.CompiledSpec;
 import java.io.Serializable;
 import java.time.Duration;
@@ -12,7 +13,8 @@ import org.apache.avro.generic.IndexedRecord;
 
 /**
  * The checks a decoded record passes before it reaches the feature stages: every entity key of the
- * spec present and not empty, an event time from 2000-01-01 up to the wall clock plus a tolerance,
+ * spec present and not empty, the event id ({@value FeaturePipeline#ID_FIELD}, when the source has
+ * it) present and not blank, an event time from 2000-01-01 up to the wall clock plus a tolerance,
  * and a non-negative amount. Plain Java, no Flink.
  */
 public final class RecordValidator implements Serializable {
@@ -24,6 +26,14 @@ public final class RecordValidator implements Serializable {
   /** The amount field of the Transaction contract; checked when the source has it. */
   public static final String AMOUNT_FIELD = "amount_cents";
 
+  /**
+   * The largest magnitude of a value in an integer field that a feature sums (or averages): 2^43
+   * (8,796,093,022,208; in cents, 87 billion). A window's exact long sum cannot overflow unless
+   * more than 2^20 (1,048,576) such extreme values of one key fall into one window; a value past it
+   * is refused (dead letter {@code value_out_of_range}), never wrapped around into a wrong sum.
+   */
+  public static final long MAX_SUMMED_MAGNITUDE = 1L << 43;
+
   /** A failed check: the dead-letter reason and what was wrong. */
   public record Problem(String reason, String message) {}
 
@@ -33,6 +43,9 @@ public final class RecordValidator implements Serializable {
   private final int timePos;
   private final String timeField;
   private final int amountPos;
+  private final int idPos;
+  private final List<String> summedFields = new ArrayList<>();
+  private final List<Integer> summedPositions = new ArrayList<>();
   private final long futureToleranceMillis;
 
   public RecordValidator(CompiledSpec spec, Duration futureTolerance) {
@@ -47,6 +60,18 @@ public final class RecordValidator implements Serializable {
     timeField = spec.eventTime().name();
     Schema.Field amount = spec.schema().getField(AMOUNT_FIELD);
     amountPos = amount == null ? -1 : amount.pos();
+    for (var f : spec.spec().features()) {
+      boolean sums = f.aggregation() == dev.vigil.transforms.spec.Aggregation.SUM
+          || f.aggregation() == dev.vigil.transforms.spec.Aggregation.MEAN;
+      Schema.Field field = f.field() == null ? null : spec.schema().getField(f.field());
+      if (sums && field != null && isInteger(field.schema())
+          && !summedFields.contains(field.name())) {
+        summedFields.add(field.name());
+        summedPositions.add(field.pos());
+      }
+    }
+    Schema.Field id = spec.schema().getField(FeaturePipeline.ID_FIELD);
+    idPos = id == null ? -1 : id.pos();
     futureToleranceMillis = futureTolerance.toMillis();
   }
 
@@ -57,6 +82,16 @@ public final class RecordValidator implements Serializable {
       if (key == null || key.toString().isEmpty()) {
         return new Problem(DeadLetters.MISSING_ENTITY_KEY, "entity '" + entities.get(i)
             + "': key field '" + keyFields.get(i) + "' is " + (key == null ? "null" : "empty"));
+      }
+    }
+    if (idPos >= 0) {
+      // A blank id would be one event id for dedupe: every later event of its keys with a blank
+      // id would be dropped as its duplicate for the whole dedupe horizon.
+      Object id = record.get(idPos);
+      if (id == null || id.toString().isBlank()) {
+        return new Problem(DeadLetters.MISSING_EVENT_ID, "field '" + FeaturePipeline.ID_FIELD
+            + "' is " + (id == null ? "null" : "blank '" + id + "'")
+            + "; every event needs its own id (dedupe drops a repeated one)");
       }
     }
     Object t = record.get(timePos);
@@ -70,6 +105,14 @@ public final class RecordValidator implements Serializable {
           + Instant.ofEpochMilli(time) + " is more than " + futureToleranceMillis
           + " ms after the wall clock (" + Instant.ofEpochMilli(nowMillis) + ")");
     }
+    for (int i = 0; i < summedPositions.size(); i++) {
+      if (record.get(summedPositions.get(i)) instanceof Number n
+          && (n.longValue() > MAX_SUMMED_MAGNITUDE || n.longValue() < -MAX_SUMMED_MAGNITUDE)) {
+        return new Problem(DeadLetters.VALUE_OUT_OF_RANGE, "field '" + summedFields.get(i)
+            + "' is " + n + ", beyond ±" + MAX_SUMMED_MAGNITUDE + " (2^43), the largest value a"
+            + " feature sums: past it a window's sum could overflow");
+      }
+    }
     if (amountPos >= 0) {
       Object a = record.get(amountPos);
       if (a instanceof Number n && n.doubleValue() < 0) {
@@ -78,5 +121,18 @@ public final class RecordValidator implements Serializable {
       }
     }
     return null;
+  }
+
+  /** An int or long, possibly nullable (a union with null). */
+  private static boolean isInteger(Schema schema) {
+    if (schema.getType() == Schema.Type.UNION) {
+      for (Schema branch : schema.getTypes()) {
+        if (branch.getType() != Schema.Type.NULL) {
+          return isInteger(branch);
+        }
+      }
+      return false;
+    }
+    return schema.getType() == Schema.Type.INT || schema.getType() == Schema.Type.LONG;
   }
 }

@@ -21,6 +21,12 @@ import java.util.List;
 import java.util.Map;
 import org.apache.avro.generic.IndexedRecord;
 import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.ListState;
+import org.apache.flink.api.common.state.ListStateDescriptor;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.runtime.state.FunctionInitializationContext;
+import org.apache.flink.runtime.state.FunctionSnapshotContext;
+import org.apache.flink.streaming.api.checkpoint.CheckpointedFunction;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.formats.avro.typeutils.AvroTypeInfo;
 import org.apache.flink.metrics.Counter;
@@ -57,7 +63,8 @@ import org.slf4j.LoggerFactory;
  * of the record to its score), {@code model_swaps}, {@code model_refusals}, {@code model_errors},
  * {@code shadow_errors}.
  */
-public final class ScoreFunction extends ProcessFunction<FeatureEvent, Score> {
+public final class ScoreFunction extends ProcessFunction<FeatureEvent, Score>
+    implements CheckpointedFunction {
   private static final long serialVersionUID = 1L;
   private static final Logger LOG = LoggerFactory.getLogger(ScoreFunction.class);
 
@@ -85,6 +92,7 @@ public final class ScoreFunction extends ProcessFunction<FeatureEvent, Score> {
   private final Thresholds thresholds;
   private final String dedupeHorizon;
   private final OnModelError onModelError;
+  private RecoveryBudget recoveryBudget;
 
   /** What becomes of an event that the model cannot score (config key {@code model.error}). */
   public enum OnModelError {
@@ -139,6 +147,47 @@ public final class ScoreFunction extends ProcessFunction<FeatureEvent, Score> {
   private transient Counter modelErrors;
   private transient Counter shadowErrors;
   private transient long lastErrorLog;
+  /** The wall-clock time of each snapshot, so that a restore knows how long the job was down. */
+  private transient ListState<Long> snapshotTimes;
+  /** The last recovery's downtime (ms), 0 when the job did not restore. */
+  private transient long downtimeMillis;
+
+  /** Judges recoveries against this budget (logged and measured); none: only measured. */
+  public ScoreFunction withRecoveryBudget(RecoveryBudget budget) {
+    this.recoveryBudget = budget;
+    return this;
+  }
+
+  @Override
+  public void initializeState(FunctionInitializationContext context) throws Exception {
+    // Union state: every subtask sees every subtask's time, at any parallelism after a rescale.
+    snapshotTimes = context.getOperatorStateStore().getUnionListState(
+        new ListStateDescriptor<>("vigil-snapshot-wall-clock", Types.LONG));
+    if (!context.isRestored()) {
+      return;
+    }
+    long last = Long.MIN_VALUE;
+    for (Long t : snapshotTimes.get()) {
+      last = Math.max(last, t);
+    }
+    if (last == Long.MIN_VALUE) {
+      return; // a savepoint from before this state, or from a tool: nothing to measure
+    }
+    downtimeMillis = Math.max(0, System.currentTimeMillis() - last);
+    if (recoveryBudget != null && getRuntimeContext().getTaskInfo().getIndexOfThisSubtask() == 0) {
+      RecoveryBudget.Verdict v = recoveryBudget.assess(downtimeMillis);
+      switch (v.level()) {
+        case ERROR -> LOG.error("recovery: {}", v.message());
+        case WARN -> LOG.warn("recovery: {}", v.message());
+        default -> LOG.info("recovery: {}", v.message());
+      }
+    }
+  }
+
+  @Override
+  public void snapshotState(FunctionSnapshotContext context) throws Exception {
+    snapshotTimes.update(List.of(System.currentTimeMillis()));
+  }
 
   public ScoreFunction(CompiledSpec spec, String topic, Path model, Path shadowModel,
       Duration pollInterval, Thresholds thresholds, Duration dedupeHorizon) {
@@ -198,6 +247,9 @@ public final class ScoreFunction extends ProcessFunction<FeatureEvent, Score> {
     refusals = group.counter("model_refusals");
     modelErrors = group.counter("model_errors");
     shadowErrors = group.counter("shadow_errors");
+    // How long the job was down before its last restore (0: not restored); with exactly_once,
+    // alert before it nears transaction.timeout (recovery.budget, RecoveryBudget).
+    group.addGroup("recovery").gauge("downtime_ms", () -> downtimeMillis);
     ModelWatcher.Listener listener = new ModelWatcher.Listener() {
       @Override
       public void swapped(ModelInfo from, ModelInfo to) {

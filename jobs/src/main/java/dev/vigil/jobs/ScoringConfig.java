@@ -69,6 +69,8 @@ public record ScoringConfig(
     Duration transactionTimeout,
     Duration brokerTransactionMaxTimeout,
     Duration checkpointInterval,
+    Duration checkpointTimeout,
+    Duration recoveryBudget,
     int tolerableCheckpointFailures,
     Duration dedupeHorizon,
     Duration futureTolerance,
@@ -77,7 +79,8 @@ public record ScoringConfig(
     Duration bufferTimeout,
     RegistryConfig.Tls registryTls,
     Map<String, String> kafkaProperties,
-    boolean startupChecks) {
+    boolean startupChecks,
+    boolean emptyStartAllowed) {
 
   /**
    * Event time at the source: per partition, bounded out-of-orderness, idleness and alignment
@@ -116,7 +119,7 @@ public record ScoringConfig(
       new Key("registry.ssl.keystore.password", null, "The client keystore's password (also its key's); required with registry.ssl.keystore.location."),
       new Key("registry.retry.backoff", "200ms", "While the registry is unreachable (refused, timed out, 5xx), a record whose schema id is not cached yet is held back, never dead-lettered: the first wait before asking again; doubles each time (with jitter)."),
       new Key("registry.retry.max-backoff", "10s", "Cap on one wait between two attempts to reach the registry."),
-      new Key("registry.outage.fail-after", null, "How long one record may be held back waiting for the registry before the task fails and the job restarts from its last checkpoint (the restart strategy decides how often); default: half of transaction.timeout. Below transaction.timeout minus checkpoint.interval with exactly_once, and below Flink's execution.checkpointing.timeout: no checkpoint completes while a record is held back."),
+      new Key("registry.outage.fail-after", null, "How long one record may be held back waiting for the registry before the task fails and the job restarts from its last checkpoint (the restart strategy decides how often); default: half of transaction.timeout. Below transaction.timeout minus checkpoint.interval with exactly_once. No checkpoint completes while a record is held back: past checkpoint.timeout each attempt fails, and counts against checkpoint.tolerable-failures."),
       new Key("spec", null, "The feature spec YAML (required)."),
       new Key("model", null, "The model: a .json (XGBoost) or .onnx file (required)."),
       new Key("shadow.model", null, "A second model scored beside the first, recorded in Score.shadow, never deciding."),
@@ -130,11 +133,14 @@ public record ScoringConfig(
       new Key("features.delivery", "exactly_once", "exactly_once or at_least_once for the feature-vector sink."),
       new Key("dead-letters.delivery", "exactly_once", "exactly_once or at_least_once for the dead-letter sink."),
       new Key("sink.record-timestamp", "processing_time", "The Kafka timestamp of what the sinks write (scores, feature vectors, dead letters): processing_time (when it is written) or event_time (the event's time; the payload has both). With event_time, a catch-up or replay of events older than a topic's retention.ms writes records the broker deletes at its next retention check (lost to every consumer)."),
-      new Key("transactional.id.prefix", "vigil-scoring", "Prefix of the Kafka transactional ids; each sink appends its own suffix. Unique per job on a cluster."),
+      new Key("transactional.id.prefix", null, "Prefix of the Kafka transactional ids; each sink appends its own suffix. Unique per deployment: two jobs with one prefix fence each other's transactions (and abort each other's results). Default: the group.id, which is unique per deployment already (two jobs in one consumer group would split the input)."),
       new Key("transaction.timeout", "10m", "Kafka transaction.timeout.ms of the exactly-once sinks: above the checkpoint interval, at most the broker's limit."),
       new Key("broker.transaction.max.timeout", "15m", "The broker's transaction.max.timeout.ms (Kafka's default 15 min), to check transaction.timeout at start-up."),
       new Key("checkpoint.interval", "10s", "Checkpoint interval; with exactly_once, results become visible at each checkpoint."),
-      new Key("checkpoint.tolerable-failures", "5", "Consecutive failed checkpoints (checkpoint storage failing, a checkpoint timing out) the job rides through before it fails over and restarts from the last completed one (Flink's execution.checkpointing.tolerable-failed-checkpoints); with exactly_once, (this + 1) x checkpoint.interval must stay below transaction.timeout."),
+      new Key("state.empty-start", "refuse", "refuse or allow: whether the job may start without state to restore (no savepoint, no checkpoint). A cold start scores every event with features that lack its entity's history (counts from zero, no last-seen times), silently; start from a `vigil state bootstrap` savepoint instead. A restore under another spec is refused whatever this says."),
+      new Key("checkpoint.timeout", "1m", "A checkpoint not completed in this long is declined and counts as a failed one (Flink's execution.checkpointing.timeout). With exactly_once: transaction.timeout must exceed this + checkpoint.interval + recovery.budget, and (checkpoint.tolerable-failures + 1) x the longer of this and checkpoint.interval."),
+      new Key("recovery.budget", "5m", "With exactly_once: the longest outage the sinks are sized for, from the last completed checkpoint to the job running again (a TaskManager lost and replaced, a restart, a JobManager failover). transaction.timeout must exceed checkpoint.timeout + checkpoint.interval + this; a recovery that takes longer may lose the results of the last checkpoint (the broker aborts their transactions first), and is logged and counted (vigil.recovery.downtime_ms)."),
+      new Key("checkpoint.tolerable-failures", "5", "Consecutive failed checkpoints (checkpoint storage failing, a checkpoint timing out) the job rides through before it fails over and restarts from the last completed one (Flink's execution.checkpointing.tolerable-failed-checkpoints); with exactly_once, (this + 1) x the longer of checkpoint.interval and checkpoint.timeout must stay below transaction.timeout."),
       new Key("dedupe.horizon", "24h", "How long a transaction_id is remembered per entity key to drop producer retries."),
       new Key("future.tolerance", "5m", "How far past the wall clock an event time may be before the record is dead-lettered."),
       new Key("starting.offsets", "committed", "Where a fresh start (no checkpoint or savepoint) reads: " + StartingOffsets.ALLOWED + "."),
@@ -424,10 +430,13 @@ public record ScoringConfig(
       DeliveryGuarantee deadLettersDelivery = guarantee("dead-letters.delivery");
       Sinks.RecordTimestamp recordTimestamp =
           parsed("sink.record-timestamp", Sinks.RecordTimestamp::parse);
-      String prefix = nonBlank("transactional.id.prefix");
+      String prefix = optional("transactional.id.prefix") == null ? group
+          : nonBlank("transactional.id.prefix");
       Duration txTimeout = duration("transaction.timeout");
       Duration brokerMax = duration("broker.transaction.max.timeout");
       Duration checkpoint = duration("checkpoint.interval");
+      Duration checkpointTimeout = duration("checkpoint.timeout");
+      Duration budget = duration("recovery.budget");
       int tolerable = integer("checkpoint.tolerable-failures", 0, 1_000);
       Duration dedupe = duration("dedupe.horizon");
       Duration future = duration("future.tolerance");
@@ -438,6 +447,10 @@ public record ScoringConfig(
       Duration wmInterval = duration("watermark.interval");
       Duration bufferTimeout = duration("buffer.timeout");
       boolean startupChecks = bool("startup.checks");
+      String emptyStart = nonBlank("state.empty-start");
+      if (emptyStart != null && !emptyStart.equals("refuse") && !emptyStart.equals("allow")) {
+        problems.add("key 'state.empty-start': '" + emptyStart + "' is not one of refuse, allow");
+      }
       boolean exactlyOnce = scoresDelivery == DeliveryGuarantee.EXACTLY_ONCE
           || featuresDelivery == DeliveryGuarantee.EXACTLY_ONCE
           || deadLettersDelivery == DeliveryGuarantee.EXACTLY_ONCE;
@@ -448,14 +461,31 @@ public record ScoringConfig(
               + " with exactly_once delivery: a transaction stays open from one checkpoint to the"
               + " next, and the broker aborts it after the timeout (results lost)");
         }
-        if (tolerable >= 0
-            && checkpoint.multipliedBy(tolerable + 1L).compareTo(txTimeout) >= 0) {
+        // Each failed attempt takes up to the longer of the interval (failing at once) and the
+        // checkpoint timeout (hanging storage): the transaction open since the last completed
+        // checkpoint lives that long, times the failures in a row, before it commits or fails over.
+        Duration attempt = checkpointTimeout != null && checkpointTimeout.compareTo(checkpoint) > 0
+            ? checkpointTimeout : checkpoint;
+        if (tolerable >= 0 && attempt.multipliedBy(tolerable + 1L).compareTo(txTimeout) >= 0) {
           problems.add("key 'checkpoint.tolerable-failures': " + tolerable + " failed checkpoints"
-              + " in a row at checkpoint.interval " + Durations.format(checkpoint.toMillis())
-              + " outlast transaction.timeout " + Durations.format(txTimeout.toMillis())
+              + " in a row, each taking up to " + Durations.format(attempt.toMillis())
+              + " (the longer of checkpoint.interval and checkpoint.timeout), outlast"
+              + " transaction.timeout " + Durations.format(txTimeout.toMillis())
               + " with exactly_once delivery: the results waiting for the next completed"
-              + " checkpoint would be aborted by the broker (lost) before the job fails over and"
-              + " replays them; lower it or raise transaction.timeout");
+              + " checkpoint would be aborted by the broker (lost) before they are committed or the"
+              + " job fails over and replays them; lower it or checkpoint.timeout, or raise"
+              + " transaction.timeout");
+        }
+        if (checkpointTimeout != null && budget != null
+            && txTimeout.compareTo(checkpointTimeout.plus(checkpoint).plus(budget)) <= 0) {
+          problems.add("key 'transaction.timeout': " + Durations.format(txTimeout.toMillis())
+              + " must exceed checkpoint.timeout " + Durations.format(checkpointTimeout.toMillis())
+              + " + checkpoint.interval " + Durations.format(checkpoint.toMillis())
+              + " + recovery.budget " + Durations.format(budget.toMillis())
+              + " with exactly_once delivery: a checkpoint's transactions stay open while it"
+              + " completes and until the restored job commits them after a failure, and the"
+              + " broker aborts them (results lost) after the timeout; raise transaction.timeout"
+              + " (at most the broker's transaction.max.timeout.ms) or lower the others");
         }
         if (txTimeout.compareTo(brokerMax) > 0) {
           problems.add("key 'transaction.timeout': " + Durations.format(txTimeout.toMillis())
@@ -479,9 +509,11 @@ public record ScoringConfig(
           registryUrl, user, password, token, retryBackoff, retryMaxBackoff, failAfter, spec,
           model, shadow, poll,
           thresholds, onModelError, parallelism, maxParallelism, scoresDelivery, featuresDelivery,
-          deadLettersDelivery, recordTimestamp, prefix, txTimeout, brokerMax, checkpoint, tolerable, dedupe, future, starting,
+          deadLettersDelivery, recordTimestamp, prefix, txTimeout, brokerMax, checkpoint,
+          checkpointTimeout, budget, tolerable, dedupe, future, starting,
           new Watermarks(outOfOrderness, idle, drift, wmInterval), bufferTimeout,
-          tls, java.util.Collections.unmodifiableMap(kafka), startupChecks);
+          tls, java.util.Collections.unmodifiableMap(kafka), startupChecks,
+          "allow".equals(emptyStart));
     }
 
     /** Checks one pass-through property; false if refused (reported). Never shows a secret. */
@@ -792,6 +824,8 @@ public record ScoringConfig(
     m.put("transaction.timeout", Durations.format(transactionTimeout.toMillis()));
     m.put("broker.transaction.max.timeout", Durations.format(brokerTransactionMaxTimeout.toMillis()));
     m.put("checkpoint.interval", Durations.format(checkpointInterval.toMillis()));
+    m.put("checkpoint.timeout", Durations.format(checkpointTimeout.toMillis()));
+    m.put("recovery.budget", Durations.format(recoveryBudget.toMillis()));
     m.put("checkpoint.tolerable-failures", String.valueOf(tolerableCheckpointFailures));
     m.put("dedupe.horizon", Durations.format(dedupeHorizon.toMillis()));
     m.put("future.tolerance", Durations.format(futureTolerance.toMillis()));
@@ -803,6 +837,7 @@ public record ScoringConfig(
     m.put("watermark.interval", Durations.format(watermarks.interval().toMillis()));
     m.put("buffer.timeout", Durations.format(bufferTimeout.toMillis()));
     m.put("startup.checks", String.valueOf(startupChecks));
+    m.put("state.empty-start", emptyStartAllowed ? "allow" : "refuse");
     if (registryTls != null) {
       putIf(m, "registry.ssl.truststore.location", registryTls.truststore());
       putIf(m, "registry.ssl.truststore.password", registryTls.truststorePassword() == null

@@ -35,7 +35,7 @@ import org.slf4j.LoggerFactory;
  *   <li><b>decode + validate</b> ({@link OperatorUids#DECODE}, stateless, chained to the source):
  *       {@link DecodeFunction} routes the decoder's outcome; bad records → dead letters
  *       (not_framed, unknown_schema_id, undecodable, incompatible_writer_schema,
- *       missing_entity_key, event_time_out_of_range, negative_amount). A registry outage is not a
+ *       missing_entity_key, missing_event_id, event_time_out_of_range, value_out_of_range, negative_amount). A registry outage is not a
  *       bad record: the source holds the record back and retries ({@link RegistryHoldBack}), and
  *       fails the task after {@code registry.outage.fail-after} (restart from the checkpoint).
  *   <li><b>feature stages</b> ({@link OperatorUids#features}(entity), one per entity, one after
@@ -85,8 +85,62 @@ public final class ScoringJob {
     }
     LOG.info("starting the scoring job with {}", config);
     StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+    String restoreFrom = env.getConfiguration()
+        .get(org.apache.flink.configuration.StateRecoveryOptions.SAVEPOINT_PATH);
+    String problem = restoreProblem(restoreFrom, spec, config);
+    if (problem != null) {
+      System.err.println(problem);
+      throw new IllegalArgumentException(problem);
+    }
     defineWorkflow(env, config, spec, source(env, config, null), Sinks.kafka(config));
     env.execute("vigil scoring: " + config.inputTopic());
+  }
+
+  /**
+   * Why the job must not start from the savepoint at {@code path} (null: no savepoint, or nothing
+   * against it): a savepoint written by the state tools carries a stamp ({@code
+   * vigil-savepoint.json}) with the spec and max parallelism it was made for; another spec or max
+   * parallelism would misread it. A savepoint of the job itself has no stamp: each feature stage
+   * checks the spec it kept in its state when it restores (FeatureStage). Read through Flink's
+   * file systems, so an s3:// savepoint is checked as a local one.
+   */
+  static String restoreProblem(String path, CompiledSpec spec, ScoringConfig config) {
+    if (path == null || path.isBlank()) {
+      return null;
+    }
+    com.fasterxml.jackson.databind.JsonNode json;
+    org.apache.flink.core.fs.Path stamp = new org.apache.flink.core.fs.Path(path,
+        "vigil-savepoint.json");
+    try {
+      org.apache.flink.core.fs.FileSystem fs = stamp.getFileSystem();
+      if (!fs.exists(stamp)) {
+        return null;
+      }
+      try (java.io.InputStream in = fs.open(stamp)) {
+        json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(in);
+      }
+    } catch (java.io.IOException e) {
+      LOG.warn("cannot read {} to check it against the spec: {}", stamp, e.toString());
+      return null; // Flink reads the savepoint itself next, and fails on it if it must
+    }
+    String tool = json.path("tool").asText("a state tool");
+    String fingerprint = json.path("spec_fingerprint").asText();
+    if (!fingerprint.equals(spec.spec().fingerprint())) {
+      return "the savepoint " + path + " was written by `vigil state " + tool + "` for another"
+          + " feature spec (fingerprint " + fingerprint + ", entities "
+          + json.path("entities").toString() + "), and spec " + config.specPath() + " is "
+          + spec.spec().fingerprint() + ": its state would be misread. Start from a savepoint"
+          + " made for this spec (`vigil state bootstrap`, or `vigil state add-feature` for"
+          + " features added to the old one), or deploy the spec it was made for";
+    }
+    int mp = json.path("max_parallelism").asInt(-1);
+    if (mp != config.maxParallelism()) {
+      return "the savepoint " + path + " was written with max parallelism " + mp + " and the job"
+          + " runs with max.parallelism " + config.maxParallelism() + ": its key groups would"
+          + " not match. Set max.parallelism=" + mp + ", or bootstrap again with"
+          + " --max-parallelism " + config.maxParallelism();
+    }
+    return null;
   }
 
   /**
@@ -205,6 +259,10 @@ public final class ScoringJob {
     // the job on the first failed checkpoint and replays everything since the last one).
     env.configure(new Configuration().set(CheckpointingOptions.TOLERABLE_FAILURE_NUMBER,
         config.tolerableCheckpointFailures()));
+    // Bounded, so that transaction.timeout can be checked against it (ScoringConfig): a checkpoint
+    // that hangs for Flink's default 10 min would hold its transactions open that long.
+    env.configure(new Configuration().set(CheckpointingOptions.CHECKPOINTING_TIMEOUT,
+        config.checkpointTimeout()));
     env.configure(new Configuration()
         .set(PipelineOptions.AUTO_WATERMARK_INTERVAL, config.watermarks().interval()));
     env.setBufferTimeout(config.bufferTimeout().toMillis());
@@ -219,12 +277,14 @@ public final class ScoringJob {
         .name("decode + validate");
 
     FeaturePipeline.Stages stages =
-        FeaturePipeline.defineWorkflow(decoded, envelope, config.dedupeHorizon());
+        FeaturePipeline.defineWorkflow(decoded, envelope, config.dedupeHorizon(),
+            !config.emptyStartAllowed());
 
     SingleOutputStreamOperator<Score> scores = stages.output()
         .process(new ScoreFunction(envelope, config.inputTopic(), config.modelPath(),
             config.shadowModelPath(), config.modelPollInterval(), config.thresholds(),
-            config.dedupeHorizon(), config.onModelError()), ScoreFunction.SCORE_TYPE)
+            config.dedupeHorizon(), config.onModelError())
+            .withRecoveryBudget(RecoveryBudget.of(config)), ScoreFunction.SCORE_TYPE)
         .uid(OperatorUids.SCORE)
         .name("score");
 

@@ -86,6 +86,9 @@ class DeadLettersITCase {
     reasons.add(DeadLetters.INCOMPATIBLE_WRITER_SCHEMA);
     add(recordKeys, values, null, serializer.serialize(TestingJob.tx("e1", "", "m1", 5, base)));
     reasons.add(DeadLetters.MISSING_ENTITY_KEY);
+    // an empty id: not one shared id that would make c1's later empty ids duplicates
+    add(recordKeys, values, "c1", serializer.serialize(TestingJob.tx("", "c1", "m1", 5, base)));
+    reasons.add(DeadLetters.MISSING_EVENT_ID);
     add(recordKeys, values, "c1", serializer.serialize(TestingJob.tx("f1", "c1", "m1", 5,
         System.currentTimeMillis() + Duration.ofDays(1).toMillis())));
     reasons.add(DeadLetters.EVENT_TIME_OUT_OF_RANGE);
@@ -94,6 +97,10 @@ class DeadLettersITCase {
     reasons.add(DeadLetters.EVENT_TIME_OUT_OF_RANGE);
     add(recordKeys, values, "c1", serializer.serialize(TestingJob.tx("n1", "c1", "m1", -5, base)));
     reasons.add(DeadLetters.NEGATIVE_AMOUNT);
+    // summed by card_amount_sum_1h: 2^62 twice would wrap the long sum around
+    add(recordKeys, values, "c1", serializer.serialize(TestingJob.tx("v1", "c1", "m1", 1L << 62,
+        base)));
+    reasons.add(DeadLetters.VALUE_OUT_OF_RANGE);
     // a producer retry of t5: same bytes, same card (so same partition), later
     add(recordKeys, values, dupOf.getCardId(), serializer.serialize(dupOf));
     reasons.add(DeadLetters.DUPLICATE);

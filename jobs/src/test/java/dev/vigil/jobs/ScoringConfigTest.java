@@ -73,6 +73,14 @@ class ScoringConfigTest {
   }
 
   @Test
+  void theTransactionalIdPrefixIsTheGroupIdUnlessGiven() throws Exception {
+    minimal.put("group.id", "fraud-eu-1");
+    assertThat(ScoringConfig.of(minimal).transactionalIdPrefix()).isEqualTo("fraud-eu-1");
+    minimal.put("transactional.id.prefix", "tx-eu-1");
+    assertThat(ScoringConfig.of(minimal).transactionalIdPrefix()).isEqualTo("tx-eu-1");
+  }
+
+  @Test
   void sinkRecordsAreStampedWithProcessingTimeUnlessEventTimeIsAskedFor() throws Exception {
     assertThat(ScoringConfig.of(minimal).sinkRecordTimestamp())
         .isEqualTo(Sinks.RecordTimestamp.PROCESSING_TIME);
@@ -108,8 +116,9 @@ class ScoringConfigTest {
     minimal.put("checkpoint.interval", "1m");
     minimal.put("checkpoint.tolerable-failures", "9"); // 10 x 1m = the default 10m timeout
     assertThatThrownBy(() -> ScoringConfig.of(minimal))
-        .hasMessageContaining("key 'checkpoint.tolerable-failures': 9 failed checkpoints in a row"
-            + " at checkpoint.interval 1m outlast transaction.timeout 10m");
+        .hasMessageContaining("key 'checkpoint.tolerable-failures': 9 failed checkpoints in a row,"
+            + " each taking up to 1m (the longer of checkpoint.interval and checkpoint.timeout),"
+            + " outlast transaction.timeout 10m");
     minimal.put("checkpoint.tolerable-failures", "8");
     assertThat(ScoringConfig.of(minimal).tolerableCheckpointFailures()).isEqualTo(8);
     minimal.put("checkpoint.tolerable-failures", "-1");
@@ -118,11 +127,41 @@ class ScoringConfigTest {
   }
 
   @Test
+  void exactlyOnceRefusesATransactionTimeoutThatASlowCheckpointPlusARecoveryCanOutlast()
+      throws Exception {
+    ScoringConfig defaults = ScoringConfig.of(minimal);
+    assertThat(defaults.checkpointTimeout()).isEqualTo(Duration.ofMinutes(1));
+    assertThat(defaults.recoveryBudget()).isEqualTo(Duration.ofMinutes(5));
+    minimal.put("recovery.budget", "9m"); // 1m + 10s + 9m > the default 10m timeout
+    assertThatThrownBy(() -> ScoringConfig.of(minimal))
+        .hasMessageContaining("key 'transaction.timeout': 10m must exceed checkpoint.timeout 1m"
+            + " + checkpoint.interval 10s + recovery.budget 9m with exactly_once delivery");
+    minimal.put("transaction.timeout", "15m");
+    assertThat(ScoringConfig.of(minimal).recoveryBudget()).isEqualTo(Duration.ofMinutes(9));
+    // hanging storage: 6 attempts (5 tolerated) of up to 3m each outlast 15m
+    minimal.put("checkpoint.timeout", "3m");
+    minimal.put("recovery.budget", "5m");
+    assertThatThrownBy(() -> ScoringConfig.of(minimal))
+        .hasMessageContaining("key 'checkpoint.tolerable-failures': 5 failed checkpoints in a row,"
+            + " each taking up to 3m (the longer of checkpoint.interval and checkpoint.timeout),"
+            + " outlast transaction.timeout 15m");
+    minimal.put("checkpoint.tolerable-failures", "3");
+    assertThatCode(() -> ScoringConfig.of(minimal));
+    minimal.put("scores.delivery", "at_least_once"); // no transactions, no budget to check
+    minimal.put("features.delivery", "at_least_once");
+    minimal.put("dead-letters.delivery", "at_least_once");
+    minimal.put("transaction.timeout", "10m");
+    assertThatCode(() -> ScoringConfig.of(minimal));
+  }
+
+  @Test
   void aRegistryOutageHoldsBackForHalfTheTransactionTimeoutByDefault() throws Exception {
     ScoringConfig c = ScoringConfig.of(minimal);
     assertThat(c.registryHoldBack()).isEqualTo(new RegistryHoldBack.Policy(
         Duration.ofMillis(200), Duration.ofSeconds(10), Duration.ofMinutes(5)));
     minimal.put("transaction.timeout", "2m");
+    minimal.put("checkpoint.timeout", "15s");
+    minimal.put("recovery.budget", "1m");
     assertThat(ScoringConfig.of(minimal).outageFailAfter()).isEqualTo(Duration.ofMinutes(1));
     minimal.put("registry.outage.fail-after", "90s");
     ScoringConfig explicit = ScoringConfig.of(minimal);
@@ -135,6 +174,8 @@ class ScoringConfigTest {
   void exactlyOnceRefusesHoldingBackLongerThanAnOpenTransactionSurvives() {
     minimal.put("transaction.timeout", "1m");
     minimal.put("checkpoint.interval", "10s");
+    minimal.put("checkpoint.timeout", "10s");
+    minimal.put("recovery.budget", "20s");
     // (tolerable failures + 1) x interval must stay below the timeout too: 4 x 10s < 1m
     minimal.put("checkpoint.tolerable-failures", "3");
     minimal.put("registry.outage.fail-after", "50s");

@@ -286,6 +286,11 @@ class SecureKafkaITCase {
     c.put("parallelism", "2");
     c.put("checkpoint.interval", "500ms");
     c.put("transaction.timeout", "1m");
+    // a short timeout (a killed test's open transactions do not hold back read_committed readers
+    // for long), so a checkpoint timeout and recovery budget that fit under it
+    c.put("checkpoint.timeout", "8s"); // x 6 tolerated failures < 1m
+    c.put("recovery.budget", "30s");
+    c.put("state.empty-start", "allow");
     c.put("starting.offsets", "earliest");
     c.put("model.poll.interval", "100ms");
     return c;

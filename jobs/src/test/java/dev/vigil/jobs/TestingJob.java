@@ -68,6 +68,11 @@ final class TestingJob {
     c.put("parallelism", "2");
     c.put("checkpoint.interval", "500ms");
     c.put("transaction.timeout", "1m");
+    // a short timeout (a killed test's open transactions do not hold back read_committed readers
+    // for long), so a checkpoint timeout and recovery budget that fit under it
+    c.put("checkpoint.timeout", "8s"); // x 6 tolerated failures < 1m
+    c.put("recovery.budget", "30s");
+    c.put("state.empty-start", "allow"); // tests start without a bootstrap savepoint
     c.put("starting.offsets", "earliest");
     c.put("model.poll.interval", "100ms");
     return c;
@@ -114,5 +119,33 @@ final class TestingJob {
   static String header(ConsumerRecord<byte[], byte[]> r, String name) {
     var h = r.headers().lastHeader(name);
     return h == null ? null : new String(h.value(), java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  /** Starts the scoring job of {@code config} on its Kafka source, unbounded, on {@code flink}. */
+  static org.apache.flink.core.execution.JobClient start(ScoringConfig config, CompiledSpec spec,
+      Configuration flink, String name) throws Exception {
+    var env = org.apache.flink.streaming.api.environment.StreamExecutionEnvironment
+        .getExecutionEnvironment(flink);
+    ScoringJob.defineWorkflow(env, config, spec, ScoringJob.source(env, config, null),
+        Sinks.kafka(config));
+    return env.executeAsync(name);
+  }
+
+  /**
+   * Produces transactions {@code from} .. {@code from + n - 1} (ids {@code <prefix><4 digits>}, 5
+   * cards, 3 merchants, a minute apart from a day ago) keyed by card.
+   */
+  static void produceTransactions(ScoringConfig config, String prefix, int from, int n) {
+    var serializer = txSerializer();
+    java.util.List<byte[]> keys = new java.util.ArrayList<>();
+    java.util.List<byte[]> values = new java.util.ArrayList<>();
+    long base = System.currentTimeMillis() / 60_000 * 60_000 - 86_400_000L;
+    for (int k = from; k < from + n; k++) {
+      Transaction t = tx(String.format("%s%04d", prefix, k), "c" + k % 5, "m" + k % 3, 100 + k,
+          base + k * 60_000L);
+      keys.add(t.getCardId().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      values.add(serializer.serialize(t));
+    }
+    TestingKafka.produce(config.inputTopic(), keys, values);
   }
 }

@@ -245,6 +245,9 @@ class TransientFaultsITCase {
     flink.setString("execution.checkpointing.data-inline-threshold", "0 b");
     Map<String, String> keys = keys("fcs", model());
     keys.put("checkpoint.tolerable-failures", "20");
+    // the storage refuses at once, so attempts fail fast; the bound allows for each hanging for
+    // checkpoint.timeout: 21 x 2s stays under the 1m transaction timeout
+    keys.put("checkpoint.timeout", "2s");
     Run run = start("faults-checkpoint-storage", keys, flink);
     try {
       produce(run, 0, BATCH);

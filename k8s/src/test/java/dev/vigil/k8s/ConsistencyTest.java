@@ -65,6 +65,15 @@ class ConsistencyTest {
         .as("checkpoint.interval = execution.checkpointing.interval")
         .isEqualTo(TimeUtils.parseDuration((String) conf.get("execution.checkpointing.interval"))
             .toMillis());
+    assertThat(Durations.parseMillis(p.getProperty("checkpoint.timeout", "1m")))
+        .as("checkpoint.timeout = execution.checkpointing.timeout")
+        .isEqualTo(TimeUtils.parseDuration((String) conf.get("execution.checkpointing.timeout"))
+            .toMillis());
+    assertThat(p.getProperty("checkpoint.tolerable-failures", "5"))
+        .as("checkpoint.tolerable-failures = execution.checkpointing.tolerable-failed-checkpoints")
+        .isEqualTo(conf.get("execution.checkpointing.tolerable-failed-checkpoints"));
+    assertThat(conf.get("restart-strategy.type")).as("a restart strategy, never Flink's default")
+        .isEqualTo("exponential-delay");
     StartingOffsets.parse(p.getProperty("starting.offsets", "committed"));
     assertThat(conf.get("pipeline.generic-types")).isEqualTo("false");
   }

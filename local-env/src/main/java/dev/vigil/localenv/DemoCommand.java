@@ -617,6 +617,8 @@ public final class DemoCommand implements Callable<Integer> {
     keys.put("max.parallelism", Integer.toString(OperatorUids.DEFAULT_MAX_PARALLELISM));
     keys.put("checkpoint.interval", "1s");
     keys.put("transaction.timeout", "1m");
+    keys.put("checkpoint.timeout", "8s");
+    keys.put("recovery.budget", "30s");
     keys.put("starting.offsets", "earliest");
     keys.put("scores.delivery", scoresDelivery());
     // The live stream squeezes days of event time into seconds (a day per second at the default

@@ -391,6 +391,9 @@ class ClusterITCase {
     keys.put("max.parallelism", Integer.toString(OperatorUids.DEFAULT_MAX_PARALLELISM));
     keys.put("checkpoint.interval", "1s");
     keys.put("transaction.timeout", "1m");
+    keys.put("checkpoint.timeout", "8s");
+    keys.put("recovery.budget", "30s");
+    keys.put("state.empty-start", "allow"); // the first job starts without a savepoint
     keys.put("starting.offsets", "earliest");
     List<String> args = new ArrayList<>();
     keys.forEach((k, v) -> {

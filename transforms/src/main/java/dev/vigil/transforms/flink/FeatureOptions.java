@@ -33,4 +33,14 @@ public final class FeatureOptions {
                   + " quiet topic would wait for the next one. Counted in"
                   + " vigil.features.<entity>.forced; exact unless an older event of its key"
                   + " arrives after it (then that one is late, and counted).");
+
+  public static final ConfigOption<Boolean> EMPTY_START_REFUSED =
+      ConfigOptions.key("vigil.features.empty-start-refused")
+          .booleanType()
+          .defaultValue(false)
+          .withDescription(
+              "Whether a feature stage that starts without restored state (no savepoint or"
+                  + " checkpoint) fails the job, for good. The scoring job sets it unless its key"
+                  + " state.empty-start is allow: a cold start scores every event with features"
+                  + " that lack its entity's history. Backfills start empty by design.");
 }

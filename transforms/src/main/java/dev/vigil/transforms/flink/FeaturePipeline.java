@@ -48,6 +48,16 @@ public final class FeaturePipeline {
    */
   public static Stages defineWorkflow(
       DataStream<FeatureEvent> events, CompiledSpec spec, Duration dedupeHorizon) {
+    return defineWorkflow(events, spec, dedupeHorizon, events.getExecutionEnvironment()
+        .getConfiguration().get(FeatureOptions.EMPTY_START_REFUSED));
+  }
+
+  /**
+   * As above; {@code refuseEmptyStart}: a stage that starts without restored state fails the job
+   * ({@link FeatureOptions#EMPTY_START_REFUSED}).
+   */
+  public static Stages defineWorkflow(DataStream<FeatureEvent> events, CompiledSpec spec,
+      Duration dedupeHorizon, boolean refuseEmptyStart) {
     int idPos = -1;
     if (dedupeHorizon != null) {
       if (dedupeHorizon.isNegative() || dedupeHorizon.isZero()) {
@@ -78,7 +88,8 @@ public final class FeaturePipeline {
               .transform("features: " + engine.entity(), type,
                   new FeatureStage(engine, slots, lateTag, n == 0 ? idPos : -1,
                       n == 0 ? dedupeHorizon : null, cacheKeys,
-                      spec.spec().timingOf(engine.entity()), type, maxWait))
+                      spec.spec().timingOf(engine.entity()), type, maxWait)
+                      .refuseEmptyStart(refuseEmptyStart))
               .uid(OperatorUids.features(engine.entity()))
               .name("features: " + engine.entity());
       late.add(stage.getSideOutput(lateTag));

@@ -99,6 +99,9 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
   private final FeatureEventTypeInfo type;
   /** How long an event waits on the wall clock for the watermark ({@link FeatureOptions#MAX_WAIT}). */
   private final long maxWaitMillis;
+  /** What the state depends on ({@link StageSpec}), checked when it is restored. */
+  private final String specDescription;
+  private boolean refuseEmptyStart;
   private transient ValueState<byte[]> state;
   private transient MapState<String, Long> seen;
   /** Null when write-through ({@code cacheKeys = 0}). */
@@ -189,6 +192,16 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
     this.timing = timing;
     this.type = timing.ordering() == EntityTiming.Ordering.EVENT_TIME ? type : null;
     this.maxWaitMillis = maxWait.toMillis();
+    this.specDescription = StageSpec.describe(engine);
+  }
+
+  /**
+   * Whether a start without restored state fails the job ({@link FeatureOptions#EMPTY_START_REFUSED}): a
+   * scoring job that starts cold scores with features that lack all history.
+   */
+  public FeatureStage refuseEmptyStart(boolean refuse) {
+    this.refuseEmptyStart = refuse;
+    return this;
   }
 
   private boolean ordered() {
@@ -202,6 +215,7 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
   @Override
   public void initializeState(StateInitializationContext context) throws Exception {
     super.initializeState(context);
+    checkSpec(context);
     if (!ordered()) {
       return;
     }
@@ -233,6 +247,36 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
 
   private ListStateDescriptor<FeatureEvent> updatesDescriptor() {
     return new ListStateDescriptor<>(FeatureStates.WAITING_UPDATES, type);
+  }
+
+  /**
+   * Refuses a restore of state written under another spec for this entity, and a start without
+   * state when told to; keeps this spec's description in operator state (union: every subtask
+   * reads it after a rescale; subtask 0 writes it). Savepoints written by the state tools have
+   * none: their stamp ({@code vigil-savepoint.json}) is checked by the tools and the job's start.
+   * A refusal fails the job for good (no restart would change the answer).
+   */
+  private void checkSpec(StateInitializationContext context) throws Exception {
+    ListState<String> stored = context.getOperatorStateStore().getUnionListState(
+        new ListStateDescriptor<>(FeatureStates.SPEC, org.apache.flink.api.common.typeinfo.Types.STRING));
+    if (context.isRestored()) {
+      for (String description : stored.get()) {
+        String refusal = StageSpec.difference(engine.entity(), description, specDescription);
+        if (refusal != null) {
+          throw new org.apache.flink.runtime.execution.SuppressRestartsException(
+              new IllegalStateException(refusal));
+        }
+      }
+    } else if (refuseEmptyStart) {
+      throw new org.apache.flink.runtime.execution.SuppressRestartsException(
+          new IllegalStateException("feature stage '" + engine.entity() + "': the job starts"
+              + " without state (no savepoint or checkpoint to restore), so every event would be"
+              + " scored with features that lack its entity's history. Start from a savepoint"
+              + " (one from `vigil state bootstrap`, or of this job), or allow a cold start"
+              + " explicitly (the scoring job's key state.empty-start=allow)"));
+    }
+    stored.update(getRuntimeContext().getTaskInfo().getIndexOfThisSubtask() == 0
+        ? List.of(specDescription) : List.of());
   }
 
   @Override

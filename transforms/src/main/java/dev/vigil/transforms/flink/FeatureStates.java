@@ -29,6 +29,12 @@ public final class FeatureStates {
   public static final String WAITING_UPDATES = "waiting-updates";
 
   /**
+   * The name of every feature stage's operator (union list) state that holds the description of
+   * the spec its state was written under ({@link StageSpec}), checked on restore.
+   */
+  public static final String SPEC = "vigil-spec";
+
+  /**
    * The name of the per-key list of events a savepoint tool hands over to an event-time stage
    * ({@link HandedOverEvents}): read once on restore, then waiting like any other update.
    */

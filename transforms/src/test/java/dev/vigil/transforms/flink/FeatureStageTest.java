@@ -383,4 +383,86 @@ class FeatureStageTest {
       assertThat(cached.stateOf("m")).isNotNull();
     }
   }
+
+  static CompiledSpec spec(String features) throws Exception {
+    String yaml = "source: {subject: payments.transactions-value, event_time: event_time}\n"
+        + "entities: {merchant: merchant_id}\nfeatures:\n" + features;
+    FeatureSpec s = FeatureSpec.parse(yaml, "test", null);
+    return CompiledSpec.compile(s, CompiledSpec.sourceSchema(s, "test"), "test");
+  }
+
+  /** The exception that restoring {@code snapshot} under {@code spec} fails with, or null. */
+  static Throwable restoreUnder(CompiledSpec spec, OperatorSubtaskState snapshot) throws Exception {
+    try (Stage restored = new Stage(spec, new HashMapStateBackend(), snapshot)) {
+      return null;
+    } catch (Exception e) {
+      return e;
+    }
+  }
+
+  @Test
+  void aRestoreUnderAChangedSpecIsRefusedForGoodSayingWhatChangedAndHowToMigrate()
+      throws Exception {
+    OperatorSubtaskState snapshot;
+    try (Stage x = new Stage(spec(), new HashMapStateBackend(), null)) {
+      x.process(event(1, "m1", T0, 10));
+      snapshot = x.h.snapshot(1L, 1L);
+    }
+    assertThat(restoreUnder(spec(), snapshot)).as("the same spec").isNull();
+
+    Throwable changed = restoreUnder(spec(
+        "  - {name: n1h, entity: merchant, aggregation: count, window: 1h}\n"
+            + "  - {name: s1h, entity: merchant, aggregation: sum, field: amount_cents, window: 2h}\n"),
+        snapshot);
+    assertThat(changed).isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class);
+    assertThat(changed.getCause().getMessage())
+        .contains("feature stage 'merchant': the state being restored was written under another"
+            + " spec", "changed: s1h: sum(amount_cents) window 1h resolution", "-> sum(amount_cents) window 2h",
+            "`vigil state bootstrap`")
+        .doesNotContain("add-feature");
+
+    Throwable added = restoreUnder(spec(
+        "  - {name: n1h, entity: merchant, aggregation: count, window: 1h}\n"
+            + "  - {name: s1h, entity: merchant, aggregation: sum, field: amount_cents, window: 1h}\n"
+            + "  - {name: m1h, entity: merchant, aggregation: max, field: amount_cents, window: 1h}\n"),
+        snapshot);
+    assertThat(added.getCause().getMessage()).contains("added: m1h: max(amount_cents) window 1h",
+        "vigil state add-feature --savepoint <it> --old-spec <the old spec>");
+
+    Throwable reordered = restoreUnder(spec(
+        "  - {name: s1h, entity: merchant, aggregation: sum, field: amount_cents, window: 1h}\n"
+            + "  - {name: n1h, entity: merchant, aggregation: count, window: 1h}\n"), snapshot);
+    assertThat(reordered.getCause().getMessage()).contains("reordered", "was: n1h, s1h",
+        "now: s1h, n1h");
+  }
+
+  @Test
+  void aStartWithoutStateIsRefusedWhenToldToAndAllowedOtherwise() throws Exception {
+    CompiledSpec spec = spec();
+    EntityEngine engine = spec.engines().get(0);
+    FeatureEventTypeInfo type = FeaturePipeline.typeOf(spec);
+    for (boolean refuse : new boolean[] {false, true}) {
+      FeatureStage stage = new FeatureStage(engine, new int[] {0, 1}, FeatureStage.lateTag(type),
+          -1, null, 0).refuseEmptyStart(refuse);
+      var h = new KeyedOneInputStreamOperatorTestHarness<>(stage, new EntityKeySelector(engine),
+          Types.STRING);
+      h.setup(new FeatureEventSerializer(spec.schema().toString(), 2));
+      try {
+        if (refuse) {
+          org.assertj.core.api.Assertions.assertThatThrownBy(h::open)
+              .isInstanceOf(org.apache.flink.runtime.execution.SuppressRestartsException.class)
+              .cause().hasMessageContaining("the job starts without state")
+              .hasMessageContaining("state.empty-start=allow");
+        } else {
+          h.open();
+        }
+      } finally {
+        try {
+          h.close();
+        } catch (Exception ignored) {
+          // a harness whose open failed may not close cleanly
+        }
+      }
+    }
+  }
 }
