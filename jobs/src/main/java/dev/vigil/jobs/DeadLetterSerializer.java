@@ -14,7 +14,10 @@ import org.apache.kafka.common.header.internals.RecordHeader;
  * {@code vigil.message}, {@code vigil.source.topic}, {@code vigil.source.partition}, {@code
  * vigil.source.offset}, {@code vigil.time} ISO-8601, and {@code vigil.schema.id} when the frame
  * had one), all UTF-8 text; {@code vigil.source.key} (the source record's key bytes, as they
- * were) and {@code vigil.source.timestamp} (ISO-8601) when known. No record key.
+ * were) and {@code vigil.source.timestamp} (ISO-8601) when known; {@code vigil.exception.class}
+ * (the exception behind the reason) and {@code vigil.task} (the task that dead-lettered it) when
+ * known; and the source record's own headers, copied as they were (except any named {@code
+ * vigil.*}), so that a replay can produce value and headers again. No record key.
  *
  * <p>Bounded: a dead letter must never be refused by its own producer ({@code
  * RecordTooLargeException} on every restart, a crash loop). A value over {@code maxValueBytes} is
@@ -30,6 +33,11 @@ public final class DeadLetterSerializer implements KafkaRecordSerializationSchem
   static final int MAX_MESSAGE_CHARS = 8 * 1024;
   /** A source key longer than this is cut in its header (the whole key stays at the source). */
   static final int MAX_KEY_BYTES = 8 * 1024;
+  /**
+   * The source record's headers are copied as they were up to this many bytes (names and values);
+   * past it the rest are left out and {@code vigil.source.headers.truncated} says so.
+   */
+  static final int MAX_SOURCE_HEADER_BYTES = 16 * 1024;
   private final String topic;
   private final int maxValueBytes;
   private final boolean eventTimeStamps;
@@ -99,6 +107,34 @@ public final class DeadLetterSerializer implements KafkaRecordSerializationSchem
     add(h, DeadLetters.H_TIME, d.getDeadLetteredAt().toString());
     if (d.getSchemaId() != null) {
       add(h, DeadLetters.H_SCHEMA_ID, d.getSchemaId().toString());
+    }
+    if (d.getExceptionClass() != null) {
+      add(h, DeadLetters.H_EXCEPTION_CLASS, d.getExceptionClass());
+    }
+    if (d.getTask() != null) {
+      add(h, DeadLetters.H_TASK, d.getTask());
+    }
+    if (d.getSourceHeaders() != null) {
+      int budget = MAX_SOURCE_HEADER_BYTES;
+      for (dev.vigil.avro.SourceHeader sh : d.getSourceHeaders()) {
+        String name = sh.getKey().toString();
+        if (name.startsWith("vigil.")) {
+          continue; // ours: a dead letter replayed and dead-lettered again gets them anew
+        }
+        byte[] v = null;
+        if (sh.getValue() != null) {
+          ByteBuffer hv = sh.getValue().duplicate();
+          v = new byte[hv.remaining()];
+          hv.get(v);
+        }
+        int cost = name.length() + (v == null ? 0 : v.length);
+        if (cost > budget) {
+          add(h, DeadLetters.H_HEADERS_TRUNCATED, "true");
+          break;
+        }
+        budget -= cost;
+        h.add(new RecordHeader(name, v));
+      }
     }
     return r;
   }

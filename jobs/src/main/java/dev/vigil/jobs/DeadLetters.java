@@ -53,6 +53,10 @@ public final class DeadLetters {
 
   public static final String H_KEY = "vigil.source.key";
   public static final String H_SOURCE_TIMESTAMP = "vigil.source.timestamp";
+  public static final String H_EXCEPTION_CLASS = "vigil.exception.class";
+  public static final String H_TASK = "vigil.task";
+  /** Set when the source record's headers did not all fit (see DeadLetterSerializer). */
+  public static final String H_HEADERS_TRUNCATED = "vigil.source.headers.truncated";
   /** The size of the original value when it was cut to fit the producer's request size. */
   public static final String H_ORIGINAL_SIZE = "vigil.original.size";
   public static final String H_ORIGINAL_TRUNCATED = "vigil.original.truncated";
@@ -63,6 +67,25 @@ public final class DeadLetters {
     DeadLetter d = of(reason, message, topic, partition, offset, schemaId, original);
     d.setSourceKey(key == null ? null : ByteBuffer.wrap(key));
     d.setSourceTimestamp(timestamp == null ? null : Instant.ofEpochMilli(timestamp));
+    return d;
+  }
+
+  /** {@code d} with the source record's headers, as consumed (none: unchanged). */
+  public static DeadLetter withHeaders(DeadLetter d, String[] keys, byte[][] values) {
+    if (keys != null && keys.length > 0) {
+      List<dev.vigil.avro.SourceHeader> headers = new java.util.ArrayList<>(keys.length);
+      for (int i = 0; i < keys.length; i++) {
+        headers.add(new dev.vigil.avro.SourceHeader(keys[i],
+            values[i] == null ? null : ByteBuffer.wrap(values[i])));
+      }
+      d.setSourceHeaders(headers);
+    }
+    return d;
+  }
+
+  /** {@code d} with the class of the exception behind it ({@code null}: none). */
+  public static DeadLetter withException(DeadLetter d, Throwable cause) {
+    d.setExceptionClass(cause == null ? null : cause.getClass().getName());
     return d;
   }
 

@@ -41,7 +41,9 @@ public final class DecodeFunction extends ProcessFunction<RawRecord, FeatureEven
     if (decoded instanceof FeatureEvent e) {
       out.collect(e);
     } else {
-      ctx.output(DeadLetters.TAG, (DeadLetter) decoded);
+      DeadLetter d = (DeadLetter) decoded;
+      d.setTask(getRuntimeContext().getTaskInfo().getTaskNameWithSubtasks());
+      ctx.output(DeadLetters.TAG, d);
     }
   }
 }

@@ -16,6 +16,10 @@ public class RawRecord {
   public byte[] key;
   /** The record's value exactly as consumed, or null (a tombstone). */
   public byte[] value;
+  /** The record's header names in order, null when it has none (with {@link #headerValues}). */
+  public String[] headerKeys;
+  /** The record's header values, each possibly null, in the order of {@link #headerKeys}. */
+  public byte[][] headerValues;
   /**
    * What the source's deserializer made of the record (a decoded event or its dead letter), handed
    * to the decode operator chained behind it; not serialized (transient), so a record that crosses
@@ -47,7 +51,8 @@ public class RawRecord {
   public boolean equals(Object o) {
     return o instanceof RawRecord r && partition == r.partition && offset == r.offset
         && timestamp == r.timestamp && java.util.Objects.equals(topic, r.topic)
-        && Arrays.equals(key, r.key) && Arrays.equals(value, r.value);
+        && Arrays.equals(key, r.key) && Arrays.equals(value, r.value)
+        && Arrays.equals(headerKeys, r.headerKeys) && Arrays.deepEquals(headerValues, r.headerValues);
   }
 
   @Override

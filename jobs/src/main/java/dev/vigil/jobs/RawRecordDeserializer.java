@@ -46,6 +46,15 @@ public final class RawRecordDeserializer implements KafkaRecordDeserializationSc
   public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<RawRecord> out) {
     RawRecord raw = new RawRecord(record.topic(), record.partition(), record.offset(),
         record.timestamp(), record.key(), record.value());
+    org.apache.kafka.common.header.Header[] headers = record.headers().toArray();
+    if (headers.length > 0) {
+      raw.headerKeys = new String[headers.length];
+      raw.headerValues = new byte[headers.length][];
+      for (int i = 0; i < headers.length; i++) {
+        raw.headerKeys[i] = headers[i].key();
+        raw.headerValues[i] = headers[i].value();
+      }
+    }
     if (decoder != null) {
       raw.decoded = decoder.decode(raw);
     }

@@ -82,13 +82,16 @@ public final class RecordDecoder implements Serializable {
     try {
       record = registryWait.get(() -> deserializer.deserialize(raw.value), describe(raw));
     } catch (WireFormatException e) {
-      return DeadLetters.of(e.reasonCode(), e.getMessage(), raw.topic, raw.partition, raw.offset,
-          e.schemaId() < 0 ? null : e.schemaId(), raw.value, raw.key, raw.timestamp);
+      DeadLetter d = DeadLetters.of(e.reasonCode(), e.getMessage(), raw.topic, raw.partition,
+          raw.offset, e.schemaId() < 0 ? null : e.schemaId(), raw.value, raw.key, raw.timestamp);
+      DeadLetters.withException(d, e.getCause() != null ? e.getCause() : e);
+      return DeadLetters.withHeaders(d, raw.headerKeys, raw.headerValues);
     }
     RecordValidator.Problem problem = validator.check(record, System.currentTimeMillis());
     if (problem != null) {
-      return DeadLetters.of(problem.reason(), problem.message(), raw.topic, raw.partition,
-          raw.offset, schemaIdOf(raw.value), raw.value, raw.key, raw.timestamp);
+      return DeadLetters.withHeaders(DeadLetters.of(problem.reason(), problem.message(),
+          raw.topic, raw.partition, raw.offset, schemaIdOf(raw.value), raw.value, raw.key,
+          raw.timestamp), raw.headerKeys, raw.headerValues);
     }
     return new FeatureEvent(Envelope.wrap(envelope, record, raw.value, raw.timestamp), raw.seq(),
         featureCount);

@@ -117,7 +117,11 @@ public final class ScoreFunction extends ProcessFunction<FeatureEvent, Score>
   }
 
   /** A model's verdict on one vector: a probability, or why there is none. */
-  record Verdict(double score, String error) {}
+  record Verdict(double score, String error, Throwable cause) {
+    Verdict(double score, String error) {
+      this(score, error, null);
+    }
+  }
 
   /**
    * Scores {@code inputs}, never throwing: an exception or a score that is not a probability is an
@@ -129,7 +133,7 @@ public final class ScoreFunction extends ProcessFunction<FeatureEvent, Score>
       score = scorer.score(inputs);
     } catch (RuntimeException e) {
       return new Verdict(Double.NaN, "model " + scorer.info().version() + " threw "
-          + e.getClass().getName() + ": " + e.getMessage());
+          + e.getClass().getName() + ": " + e.getMessage(), e);
     }
     if (!Thresholds.isProbability(score)) {
       return new Verdict(Double.NaN, "model " + scorer.info().version() + " scored " + score
@@ -303,8 +307,8 @@ public final class ScoreFunction extends ProcessFunction<FeatureEvent, Score>
       modelErrors.inc();
       logModelError(verdict.error());
       if (onModelError == OnModelError.DEAD_LETTER) {
-        ctx.output(DeadLetters.TAG, deadLetter(DeadLetters.MODEL_ERROR,
-            verdict.error() + "; not scored (model.error=dead_letter)", e));
+        ctx.output(DeadLetters.TAG, DeadLetters.withException(deadLetter(DeadLetters.MODEL_ERROR,
+            verdict.error() + "; not scored (model.error=dead_letter)", e), verdict.cause()));
         return;
       }
       decided = dev.vigil.avro.Decision.REVIEW;
@@ -345,8 +349,10 @@ public final class ScoreFunction extends ProcessFunction<FeatureEvent, Score>
   /** The dead letter of an event that reached this stage: its original bytes and provenance. */
   private DeadLetter deadLetter(String reason, String message, FeatureEvent e) {
     byte[] original = Envelope.original(e.event);
-    return DeadLetters.of(reason, message, topic, Seq.partition(e.seq), Seq.offset(e.seq),
+    DeadLetter d = DeadLetters.of(reason, message, topic, Seq.partition(e.seq), Seq.offset(e.seq),
         schemaIdOf(original), original, null, Envelope.kafkaTimestamp(e.event));
+    d.setTask(getRuntimeContext().getTaskInfo().getTaskNameWithSubtasks());
+    return d;
   }
 
     /** A WARN at most every 10 s (the count is in {@code model_errors}). */

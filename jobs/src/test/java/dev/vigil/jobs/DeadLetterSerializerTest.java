@@ -55,4 +55,26 @@ class DeadLetterSerializerTest {
     assertThat(new DeadLetterSerializer("dead", 1024, true).serialize(d, null, old).timestamp())
         .isEqualTo(old);
   }
+
+  @Test
+  void theSourceHeadersAreCopiedAsTheyWereWithTheExceptionClassAndTheTaskAndCappedWithACutStated() {
+    DeadLetter d = DeadLetters.of(DeadLetters.UNDECODABLE, "bad", "in", 0, 1L, 7, new byte[] {1});
+    DeadLetters.withException(d, new java.io.EOFException("short"));
+    d.setTask("decode + validate (2/4)#0");
+    byte[] big = new byte[DeadLetterSerializer.MAX_SOURCE_HEADER_BYTES];
+    DeadLetters.withHeaders(d, new String[] {"trace-id", "vigil.reason", "empty", "huge", "after"},
+        new byte[][] {"abc".getBytes(StandardCharsets.UTF_8), "old".getBytes(StandardCharsets.UTF_8),
+            null, big, "x".getBytes(StandardCharsets.UTF_8)});
+    ProducerRecord<byte[], byte[]> r = new DeadLetterSerializer("dead", 1024).serialize(d, null, 5L);
+    assertThat(header(r, "trace-id")).isEqualTo("abc");
+    assertThat(r.headers().lastHeader("empty")).isNotNull();
+    assertThat(r.headers().lastHeader("empty").value()).isNull();
+    assertThat(header(r, DeadLetters.H_REASON)).as("ours, not the source's").isEqualTo("undecodable");
+    assertThat(r.headers().headers(DeadLetters.H_REASON)).hasSize(1);
+    assertThat(r.headers().lastHeader("huge")).as("past the cap").isNull();
+    assertThat(r.headers().lastHeader("after")).isNull();
+    assertThat(header(r, DeadLetters.H_HEADERS_TRUNCATED)).isEqualTo("true");
+    assertThat(header(r, DeadLetters.H_EXCEPTION_CLASS)).isEqualTo("java.io.EOFException");
+    assertThat(header(r, DeadLetters.H_TASK)).isEqualTo("decode + validate (2/4)#0");
+  }
 }

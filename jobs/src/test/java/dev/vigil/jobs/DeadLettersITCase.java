@@ -147,6 +147,18 @@ class DeadLettersITCase {
       assertThat(TestingJob.header(r, DeadLetters.H_TOPIC)).isEqualTo(config.inputTopic());
       assertThat(TestingJob.header(r, DeadLetters.H_MESSAGE)).isNotBlank();
       assertThat(java.time.Instant.parse(TestingJob.header(r, DeadLetters.H_TIME))).isNotNull();
+      int index = produced.indexOf(byPosition.get(position));
+      if (reason.equals(DeadLetters.DUPLICATE)) {
+        assertThat(TestingJob.header(r, DeadLetters.H_TASK)).contains("score");
+      } else {
+        assertThat(TestingJob.header(r, DeadLetters.H_TASK)).contains("decode + validate");
+        assertThat(TestingJob.header(r, TestingKafka.PRODUCED_INDEX))
+            .as("the source record's own header, copied").isEqualTo(Integer.toString(index));
+      }
+      if (reason.equals(DeadLetters.UNDECODABLE)) {
+        assertThat(TestingJob.header(r, DeadLetters.H_EXCEPTION_CLASS)).as("the Avro error")
+            .isNotBlank();
+      }
     }
     assertThat(deadReasons).containsExactlyInAnyOrderElementsOf(reasons);
     assertThat(produced).hasSize(scores.size() + dead.size());

@@ -6,7 +6,6 @@ import dev.vigil.avro.Score;
 import dev.vigil.avro.FeatureVector;
 import dev.vigil.avro.Transaction;
 import dev.vigil.transforms.io.FeatureRow;
-import dev.vigil.transforms.io.KeyPartitioner;
 import dev.vigil.transforms.offline.PointInTimeEvaluator;
 import dev.vigil.transforms.spec.CompiledSpec;
 import java.nio.charset.StandardCharsets;
@@ -20,69 +19,77 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
-import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
-import org.apache.kafka.common.TopicPartition;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Exactly-once under failure: EXACTLY_ONCE sinks, checkpoints every 500 ms, three failures
- * injected mid-stream (each restart from the last checkpoint, with the events waiting in the
- * event-time stages restored from it); a read_committed consumer sees one Score per input, and the
- * feature vectors of both entities equal the offline point-in-time evaluation of the same input.
- * The input topic has 4 partitions keyed by card, the job runs at parallelism 2.
+ * Exactly-once under failure, over input partitions {1, 4} x parallelism {2, 4}: EXACTLY_ONCE
+ * sinks, checkpoints every 500 ms, bad records among the valid ones, and four failures: three
+ * injected in the source task mid-stream, and one when a checkpoint completes, racing the sinks'
+ * commit of it (each restart from the last checkpoint, with the events waiting in the event-time
+ * stages restored from it). A read_committed consumer sees one Score per valid input and one dead
+ * letter per bad one, and the feature vectors of both entities equal the offline point-in-time
+ * evaluation of the same input.
  */
 class ExactlyOnceITCase {
-  @RegisterExtension static final MiniClusterExtension CLUSTER = TestingJob.cluster();
+  @RegisterExtension static final MiniClusterExtension CLUSTER = new MiniClusterExtension(
+      new org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration.Builder()
+          .setNumberTaskManagers(1).setNumberSlotsPerTaskManager(4).build());
   @TempDir Path dir;
 
   static final int EVENTS = 300;
+  /** Bad records per batch of 100 valid ones: not framed (plain text). */
+  static final int BAD_PER_BATCH = 2;
 
-  @Test
-  void withFailuresInjectedMidStreamAReadCommittedConsumerSeesOneScorePerInputAndTheBackfillsValues()
-      throws Exception {
+  @org.junit.jupiter.params.ParameterizedTest(name = "{0} partitions, parallelism {1}")
+  @org.junit.jupiter.params.provider.CsvSource({"4, 2", "1, 2", "1, 4", "4, 4"})
+  void withFailuresInjectedMidStreamAReadCommittedConsumerSeesOneScorePerInputAndTheBackfillsValues(
+      int partitions, int parallelism) throws Exception {
     CompiledSpec spec = TestingJob.spec();
     Path model = TestModels.write(dir.resolve("model.json"), spec.spec().modelInputs(), -1.0, 1.0);
-    ScoringConfig config = ScoringConfig.of(TestingJob.config("eo", model, 4));
+    Map<String, String> keys = TestingJob.config("eo" + partitions + "x" + parallelism, model,
+        partitions);
+    keys.put("parallelism", Integer.toString(parallelism));
+    ScoringConfig config = ScoringConfig.of(keys);
     List<Transaction> txs = events(EVENTS, 6, 3, 20_000);
 
     StreamExecutionEnvironment env =
         StreamExecutionEnvironment.getExecutionEnvironment(TestingJob.flink(dir));
-    // Each partition's end: where each card's events land, as the producer's partitioner puts them.
-    Map<TopicPartition, Long> ends = new HashMap<>();
-    for (int p = 0; p < 4; p++) {
-      ends.put(new TopicPartition(config.inputTopic(), p), 0L);
-    }
-    for (Transaction t : txs) {
-      ends.merge(new TopicPartition(config.inputTopic(),
-          KeyPartitioner.partition(t.getCardId(), 4)), 1L, Long::sum);
-    }
-    var stopAtEnd = OffsetsInitializer.offsets(ends);
-    var source = ScoringJob.source(env, config, stopAtEnd)
+    // Unbounded, as deployed: a bounded source's reader that finishes early (a partition at its
+    // end, or a reader without a split) emits the final watermark, and once the other readers
+    // go idle between batches that watermark makes every later event late (seen: 400 of 600
+    // stage events late at 1 partition and parallelism 2, half the vectors wrong).
+    var source = ScoringJob.source(env, config, null)
         // offsets in any partition: with 4 partitions of ~75 events each, mid-stream
         .map(new FailAtOffsets(new long[] {30, 40, 60}, dir.resolve("failures")),
             RawRecordDeserializer.TYPE)
         .uid("test-failure-injector")
-        .name("test: failure injector");
+        .name("test: failure injector")
+        // the fourth failure, in the attempt after the three above: when a checkpoint completes
+        .map(new FailOnCheckpointComplete(3, dir.resolve("failures")), RawRecordDeserializer.TYPE)
+        .uid("test-commit-failure-injector")
+        .name("test: failure at a checkpoint's completion");
     ScoringJob.defineWorkflow(env, config, spec, source, Sinks.kafka(config));
     long started = System.currentTimeMillis();
     JobClient job = env.executeAsync("exactly once under failure");
 
     // In three batches, each produced once the previous one is committed: the failures then hit
     // a job that has completed checkpoints, and restarts resume from them, not from the start.
-    produce(config, txs.subList(0, 100));
+    produceWithBad(config, txs.subList(0, 100));
     awaitCommittedScores(config, 100);
-    produce(config, txs.subList(100, 200));
+    produceWithBad(config, txs.subList(100, 200));
     awaitCommittedScores(config, 200);
-    produce(config, txs.subList(200, EVENTS));
-    job.getJobExecutionResult().get(2, TimeUnit.MINUTES);
-
+    produceWithBad(config, txs.subList(200, EVENTS));
+    awaitCommittedScores(config, EVENTS);
+    awaitFiles(dir.resolve("failures"), 4); // the last may come after the last commit
+    awaitCommittedScores(config, EVENTS);
+    job.cancel().get(1, TimeUnit.MINUTES);
     try (var failures = Files.list(dir.resolve("failures"))) {
-      assertThat(failures.count()).as("injected failures").isEqualTo(3);
+      assertThat(failures.count()).as("injected failures").isEqualTo(4);
     }
     var scores = TestingKafka.readCommitted(config.scoresTopic());
     List<String> ids = new ArrayList<>();
@@ -96,7 +103,12 @@ class ExactlyOnceITCase {
     }
     assertThat(ids).hasSize(EVENTS).doesNotHaveDuplicates()
         .containsExactlyInAnyOrderElementsOf(txs.stream().map(Transaction::getTransactionId).toList());
-    assertThat(TestingKafka.readCommitted(config.deadLettersTopic())).isEmpty();
+    var dead = TestingKafka.readCommitted(config.deadLettersTopic());
+    assertThat(dead).as("one dead letter per bad record").hasSize(BAD_PER_BATCH * 3);
+    assertThat(dead.stream().map(r -> TestingJob.header(r, DeadLetters.H_PARTITION) + "@"
+        + TestingJob.header(r, DeadLetters.H_OFFSET))).doesNotHaveDuplicates();
+    assertThat(dead).allSatisfy(r -> assertThat(TestingJob.header(r, DeadLetters.H_REASON))
+        .isEqualTo(DeadLetters.NOT_FRAMED));
 
     Map<String, FeatureVector> vectors = new HashMap<>();
     for (var r : TestingKafka.readCommitted(config.featuresTopic())) {
@@ -105,6 +117,7 @@ class ExactlyOnceITCase {
     }
     PointInTimeEvaluator offline = new PointInTimeEvaluator(spec);
     List<String> names = spec.spec().featureNames();
+    List<String> mismatches = new ArrayList<>();
     for (Transaction t : txs) { // in event-time order already
       FeatureRow expected = offline.process(t);
       Map<String, Object> actual = vectors.get(t.getTransactionId()).getFeatures();
@@ -112,8 +125,28 @@ class ExactlyOnceITCase {
       for (int i = 0; i < names.size(); i++) {
         want.put(names.get(i), expected.values()[i]);
       }
-      assertThat(actual).as("features of %s", t.getTransactionId()).isEqualTo(want);
+      if (!actual.equals(want)) {
+        mismatches.add(t.getTransactionId() + " (" + t.getCardId() + ", " + t.getMerchantId()
+            + ", " + t.getEventTime() + "): streamed " + actual + ", offline " + want);
+      }
     }
+    assertThat(mismatches).as("feature vectors that differ from the offline evaluation").isEmpty();
+  }
+
+  /** Polls (deadline 60 s) until {@code dir} holds {@code n} files. */
+  static void awaitFiles(Path dir, int n) throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (System.nanoTime() < deadline) {
+      if (Files.isDirectory(dir)) {
+        try (var files = Files.list(dir)) {
+          if (files.count() >= n) {
+            return;
+          }
+        }
+      }
+      TimeUnit.MILLISECONDS.sleep(100); // poll interval, not synchronisation
+    }
+    throw new AssertionError("fewer than " + n + " files in " + dir + " within 60 s");
   }
 
   /** {@code n} in-order events of {@code cards} cards at {@code merchants} merchants. */
@@ -128,6 +161,9 @@ class ExactlyOnceITCase {
     return txs;
   }
 
+  /** The key of the bad records: all in one partition, among the valid ones. */
+  static final String BAD = "bad";
+
   static void produce(ScoringConfig config, List<Transaction> txs) {
     var serializer = TestingJob.txSerializer();
     List<byte[]> keys = new ArrayList<>();
@@ -135,6 +171,24 @@ class ExactlyOnceITCase {
     for (Transaction t : txs) {
       keys.add(t.getCardId().getBytes(StandardCharsets.UTF_8));
       values.add(serializer.serialize(t));
+    }
+    TestingKafka.produce(config.inputTopic(), keys, values);
+  }
+
+  /** {@code txs}, with {@link #BAD_PER_BATCH} bad records in the middle. */
+  static void produceWithBad(ScoringConfig config, List<Transaction> txs) {
+    var serializer = TestingJob.txSerializer();
+    List<byte[]> keys = new ArrayList<>();
+    List<byte[]> values = new ArrayList<>();
+    for (int i = 0; i < txs.size(); i++) {
+      if (i == txs.size() / 2) {
+        for (int b = 0; b < BAD_PER_BATCH; b++) {
+          keys.add(BAD.getBytes(StandardCharsets.UTF_8));
+          values.add(("not avro " + b).getBytes(StandardCharsets.UTF_8));
+        }
+      }
+      keys.add(txs.get(i).getCardId().getBytes(StandardCharsets.UTF_8));
+      values.add(serializer.serialize(txs.get(i)));
     }
     TestingKafka.produce(config.inputTopic(), keys, values);
   }

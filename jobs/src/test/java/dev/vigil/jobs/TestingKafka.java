@@ -41,6 +41,9 @@ final class TestingKafka {
     return new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
   }
 
+  /** The header of each produced record with its index in the list produced. */
+  static final String PRODUCED_INDEX = "test.produced-index";
+
   /** A produced record and where it landed. */
   record Produced(byte[] key, byte[] value, int partition, long offset) {}
 
@@ -56,8 +59,12 @@ final class TestingKafka {
     try (KafkaProducer<byte[], byte[]> producer = producer()) {
       for (int i = 0; i < values.size(); i++) {
         Integer partition = partitions == null ? null : partitions.get(i);
-        RecordMetadata m = producer.send(
-            new ProducerRecord<>(topic, partition, keys.get(i), values.get(i))).get();
+        ProducerRecord<byte[], byte[]> record =
+            new ProducerRecord<>(topic, partition, keys.get(i), values.get(i));
+        // every record says where it was in the list: dead letters must carry it on
+        record.headers().add(PRODUCED_INDEX,
+            Integer.toString(i).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        RecordMetadata m = producer.send(record).get();
         out.add(new Produced(keys.get(i), values.get(i), m.partition(), m.offset()));
       }
     } catch (InterruptedException e) {
