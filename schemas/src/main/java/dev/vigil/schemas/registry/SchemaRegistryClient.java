@@ -53,15 +53,18 @@ public final class SchemaRegistryClient implements SchemaLookup, AutoCloseable {
 
   public SchemaRegistryClient(RegistryConfig config) {
     this.config = config;
+    this.authorization = config.credentials().authorizationHeader();
+    // With credentials, no redirect is followed: Java's client would send the Authorization
+    // header on to wherever the registry (or whatever answers at its address) points.
     HttpClient.Builder builder =
         HttpClient.newBuilder()
             .connectTimeout(config.connectTimeout())
-            .followRedirects(HttpClient.Redirect.NORMAL);
+            .followRedirects(authorization == null ? HttpClient.Redirect.NORMAL
+                : HttpClient.Redirect.NEVER);
     if (config.tls() != null) {
       builder.sslContext(config.tls().sslContext());
     }
     this.http = builder.build();
-    this.authorization = config.credentials().authorizationHeader();
   }
 
   public static SchemaRegistryClient of(String baseUrl) {
@@ -350,6 +353,14 @@ public final class SchemaRegistryClient implements SchemaLookup, AutoCloseable {
         int status = response.statusCode();
         if (status >= 200 && status < 300) {
           return readJson(response.body(), method, path);
+        }
+        if (status >= 300 && status < 400) {
+          String location = response.headers().firstValue("Location").orElse("(no Location)");
+          throw new RegistryException(RegistryException.Kind.PROTOCOL, status, 0,
+              "registry at " + config.baseUrl() + " answered " + method + " " + path + " with HTTP "
+                  + status + ", a redirect to " + location + ": with credentials a redirect is not"
+                  + " followed (they would go on to that location); set registry.url to the"
+                  + " registry's own address", null);
         }
         if (status >= 500) {
           lastStatus = status;
