@@ -63,11 +63,11 @@ public final class RecordValidator implements Serializable {
     for (var f : spec.spec().features()) {
       boolean sums = f.aggregation() == dev.vigil.transforms.spec.Aggregation.SUM
           || f.aggregation() == dev.vigil.transforms.spec.Aggregation.MEAN;
-      Schema.Field field = f.field() == null ? null : spec.schema().getField(f.field());
-      if (sums && field != null && isInteger(field.schema())
+      CompiledSpec.FieldRef field = f.field() == null ? null : spec.featureField(f.name());
+      if (sums && field != null && field.kind() == CompiledSpec.ValueKind.LONG
           && !summedFields.contains(field.name())) {
         summedFields.add(field.name());
-        summedPositions.add(field.pos());
+        summedPositions.add(field.position());
       }
     }
     Schema.Field id = spec.schema().getField(FeaturePipeline.ID_FIELD);
@@ -121,18 +121,5 @@ public final class RecordValidator implements Serializable {
       }
     }
     return null;
-  }
-
-  /** An int or long, possibly nullable (a union with null). */
-  private static boolean isInteger(Schema schema) {
-    if (schema.getType() == Schema.Type.UNION) {
-      for (Schema branch : schema.getTypes()) {
-        if (branch.getType() != Schema.Type.NULL) {
-          return isInteger(branch);
-        }
-      }
-      return false;
-    }
-    return schema.getType() == Schema.Type.INT || schema.getType() == Schema.Type.LONG;
   }
 }

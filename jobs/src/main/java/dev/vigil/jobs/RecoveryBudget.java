@@ -3,7 +3,6 @@ package dev.vigil.jobs;
 import dev.vigil.transforms.spec.Durations;
 import java.io.Serializable;
 import java.time.Duration;
-import org.apache.flink.connector.base.DeliveryGuarantee;
 
 /**
  * How long a recovery may take before the exactly-once results of the restored checkpoint are at
@@ -24,11 +23,8 @@ public record RecoveryBudget(Duration budget, Duration transactionTimeout,
   public enum Level { INFO, WARN, ERROR }
 
   static RecoveryBudget of(ScoringConfig config) {
-    boolean exactlyOnce = config.scoresDelivery() == DeliveryGuarantee.EXACTLY_ONCE
-        || config.featuresDelivery() == DeliveryGuarantee.EXACTLY_ONCE
-        || config.deadLettersDelivery() == DeliveryGuarantee.EXACTLY_ONCE;
     return new RecoveryBudget(config.recoveryBudget(), config.transactionTimeout(),
-        config.checkpointInterval(), exactlyOnce);
+        config.checkpointInterval(), config.exactlyOnce());
   }
 
   /** The verdict on a recovery that took {@code downtimeMillis}. */

@@ -103,16 +103,11 @@ public final class ScoreFunction extends ProcessFunction<FeatureEvent, Score>
 
     /** From the config value {@code dead_letter} or {@code review}. */
     public static OnModelError parse(String value) {
-      for (OnModelError o : values()) {
-        if (o.configValue().equals(value)) {
-          return o;
-        }
-      }
-      throw new IllegalArgumentException("'" + value + "' is not one of dead_letter, review");
+      return ConfigEnums.parse(OnModelError.class, value);
     }
 
     public String configValue() {
-      return name().toLowerCase(java.util.Locale.ROOT);
+      return ConfigEnums.configValue(this);
     }
   }
 

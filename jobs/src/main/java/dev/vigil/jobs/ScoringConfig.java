@@ -451,9 +451,7 @@ public record ScoringConfig(
       if (emptyStart != null && !emptyStart.equals("refuse") && !emptyStart.equals("allow")) {
         problems.add("key 'state.empty-start': '" + emptyStart + "' is not one of refuse, allow");
       }
-      boolean exactlyOnce = scoresDelivery == DeliveryGuarantee.EXACTLY_ONCE
-          || featuresDelivery == DeliveryGuarantee.EXACTLY_ONCE
-          || deadLettersDelivery == DeliveryGuarantee.EXACTLY_ONCE;
+      boolean exactlyOnce = anyExactlyOnce(scoresDelivery, featuresDelivery, deadLettersDelivery);
       if (exactlyOnce && txTimeout != null && checkpoint != null && brokerMax != null) {
         if (txTimeout.compareTo(checkpoint) <= 0) {
           problems.add("key 'transaction.timeout': " + Durations.format(txTimeout.toMillis())
@@ -788,6 +786,20 @@ public record ScoringConfig(
     Map<String, String> m = asMap();
     m.put(key, value);
     return of(m);
+  }
+
+  /** Whether any sink writes in Kafka transactions (what the timeouts are checked for). */
+  public boolean exactlyOnce() {
+    return anyExactlyOnce(scoresDelivery, featuresDelivery, deadLettersDelivery);
+  }
+
+  private static boolean anyExactlyOnce(DeliveryGuarantee... sinks) {
+    for (DeliveryGuarantee g : sinks) {
+      if (g == DeliveryGuarantee.EXACTLY_ONCE) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** The values as configuration text, secrets included (never log this; see toString). */

@@ -72,16 +72,11 @@ public record Sinks(Sink<Score> scores, Sink<FeatureVector> features, Sink<DeadL
 
     /** From the config value {@code processing_time} or {@code event_time}. */
     public static RecordTimestamp parse(String value) {
-      for (RecordTimestamp t : values()) {
-        if (t.configValue().equals(value)) {
-          return t;
-        }
-      }
-      throw new IllegalArgumentException("'" + value + "' is not one of processing_time, event_time");
+      return ConfigEnums.parse(RecordTimestamp.class, value);
     }
 
     public String configValue() {
-      return name().toLowerCase(java.util.Locale.ROOT);
+      return ConfigEnums.configValue(this);
     }
   }
 
