@@ -43,20 +43,34 @@ final class FailSafeKafkaSink<T>
   private static final Logger LOG = LoggerFactory.getLogger(FailSafeKafkaSink.class);
 
   private final KafkaSink<T> sink;
+  /** Null but in tests ({@link ElementProbe}). */
+  private final ElementProbe<T> probe;
 
   FailSafeKafkaSink(KafkaSink<T> sink) {
+    this(sink, null);
+  }
+
+  private FailSafeKafkaSink(KafkaSink<T> sink, ElementProbe<T> probe) {
     this.sink = sink;
+    this.probe = probe;
+  }
+
+  /** This sink, its writer calling {@code probe} before each write (a test seam). */
+  FailSafeKafkaSink<T> probed(ElementProbe<T> probe) {
+    return new FailSafeKafkaSink<>(sink, probe);
   }
 
   @Override
   public Writer<T> createWriter(WriterInitContext context) throws IOException {
-    return new Writer<>(sink.createWriter(context));
+    return new Writer<>(sink.createWriter(context), probe,
+        context.getTaskInfo().getAttemptNumber());
   }
 
   @Override
   public Writer<T> restoreWriter(WriterInitContext context,
       Collection<KafkaWriterState> recoveredState) throws IOException {
-    return new Writer<>(sink.restoreWriter(context, recoveredState));
+    return new Writer<>(sink.restoreWriter(context, recoveredState), probe,
+        context.getTaskInfo().getAttemptNumber());
   }
 
   @Override
@@ -84,14 +98,27 @@ final class FailSafeKafkaSink<T>
       CommittingSinkWriter<T, KafkaCommittable> {
     private final TwoPhaseCommittingStatefulSink.PrecommittingStatefulSinkWriter<T,
         KafkaWriterState, KafkaCommittable> writer;
+    private final ElementProbe<T> probe;
+    private final int attempt;
 
     Writer(TwoPhaseCommittingStatefulSink.PrecommittingStatefulSinkWriter<T, KafkaWriterState,
-        KafkaCommittable> writer) {
+        KafkaCommittable> writer, ElementProbe<T> probe, int attempt) {
       this.writer = writer;
+      this.probe = probe;
+      this.attempt = attempt;
     }
 
     @Override
     public void write(T element, Context context) throws IOException, InterruptedException {
+      if (probe != null) {
+        try {
+          probe.before(element, attempt);
+        } catch (IOException | InterruptedException | RuntimeException e) {
+          throw e;
+        } catch (Exception e) {
+          throw new IOException(e);
+        }
+      }
       writer.write(element, context);
     }
 

@@ -10,6 +10,7 @@ import dev.vigil.models.ModelWatcher;
 import dev.vigil.models.Scorer;
 import dev.vigil.models.Thresholds;
 import dev.vigil.transforms.flink.FeatureEvent;
+import dev.vigil.transforms.flink.PartitionCounts;
 import dev.vigil.transforms.spec.CompiledSpec;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -21,6 +22,7 @@ import java.util.List;
 import java.util.Map;
 import org.apache.avro.generic.IndexedRecord;
 import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.CheckpointListener;
 import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.typeinfo.Types;
@@ -61,10 +63,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Metrics (group {@code vigil}): {@code scored}, {@code scoring_latency_ms} (Kafka timestamp
  * of the record to its score), {@code model_swaps}, {@code model_refusals}, {@code model_errors},
- * {@code shadow_errors}.
+ * {@code shadow_errors}; {@code reconcile.partition.<p>.scored}, as of the last completed
+ * checkpoint ({@link PartitionCounts}).
  */
 public final class ScoreFunction extends ProcessFunction<FeatureEvent, Score>
-    implements CheckpointedFunction {
+    implements CheckpointedFunction, CheckpointListener {
   private static final long serialVersionUID = 1L;
   private static final Logger LOG = LoggerFactory.getLogger(ScoreFunction.class);
 
@@ -148,8 +151,19 @@ public final class ScoreFunction extends ProcessFunction<FeatureEvent, Score>
   private transient long lastErrorLog;
   /** The wall-clock time of each snapshot, so that a restore knows how long the job was down. */
   private transient ListState<Long> snapshotTimes;
+  /** Scores per input partition, as of the last completed checkpoint (reconciliation). */
+  private transient PartitionCounts scoredByPartition;
   /** The last recovery's downtime (ms), 0 when the job did not restore. */
   private transient long downtimeMillis;
+
+  /** Null but in tests ({@link ElementProbe}). */
+  private ElementProbe<FeatureEvent> probe;
+
+  /** Calls {@code probe} before each event (a test seam). */
+  ScoreFunction withProbe(ElementProbe<FeatureEvent> probe) {
+    this.probe = probe;
+    return this;
+  }
 
   /** Judges recoveries against this budget (logged and measured); none: only measured. */
   public ScoreFunction withRecoveryBudget(RecoveryBudget budget) {
@@ -159,6 +173,7 @@ public final class ScoreFunction extends ProcessFunction<FeatureEvent, Score>
 
   @Override
   public void initializeState(FunctionInitializationContext context) throws Exception {
+    scoredByPartition = PartitionCounts.kept("scored", context);
     // Union state: every subtask sees every subtask's time, at any parallelism after a rescale.
     snapshotTimes = context.getOperatorStateStore().getUnionListState(
         new ListStateDescriptor<>("vigil-snapshot-wall-clock", Types.LONG));
@@ -186,6 +201,17 @@ public final class ScoreFunction extends ProcessFunction<FeatureEvent, Score>
   @Override
   public void snapshotState(FunctionSnapshotContext context) throws Exception {
     snapshotTimes.update(List.of(System.currentTimeMillis()));
+    scoredByPartition.snapshot(context.getCheckpointId());
+  }
+
+  @Override
+  public void notifyCheckpointComplete(long checkpointId) {
+    scoredByPartition.completed(checkpointId);
+  }
+
+  @Override
+  public void notifyCheckpointAborted(long checkpointId) {
+    scoredByPartition.aborted(checkpointId);
   }
 
   public ScoreFunction(CompiledSpec spec, String topic, Path model, Path shadowModel,
@@ -249,6 +275,7 @@ public final class ScoreFunction extends ProcessFunction<FeatureEvent, Score>
     // How long the job was down before its last restore (0: not restored); with exactly_once,
     // alert before it nears transaction.timeout (recovery.budget, RecoveryBudget).
     group.addGroup("recovery").gauge("downtime_ms", () -> downtimeMillis);
+    scoredByPartition.open(group.addGroup("reconcile"));
     ModelWatcher.Listener listener = new ModelWatcher.Listener() {
       @Override
       public void swapped(ModelInfo from, ModelInfo to) {
@@ -273,7 +300,10 @@ public final class ScoreFunction extends ProcessFunction<FeatureEvent, Score>
   }
 
   @Override
-  public void processElement(FeatureEvent e, Context ctx, Collector<Score> out) {
+  public void processElement(FeatureEvent e, Context ctx, Collector<Score> out) throws Exception {
+    if (probe != null) {
+      probe.before(e, getRuntimeContext().getTaskInfo().getAttemptNumber());
+    }
     IndexedRecord record = e.event;
     if (e.duplicate) {
       String id = String.valueOf(record.get(idPos));
@@ -338,6 +368,7 @@ public final class ScoreFunction extends ProcessFunction<FeatureEvent, Score>
     }
     ctx.output(FEATURES, new FeatureVector(id, time, specFingerprint, keys, all));
     scored.inc();
+    scoredByPartition.add(Seq.partition(e.seq));
     latency.update(now - Envelope.kafkaTimestamp(record));
   }
 

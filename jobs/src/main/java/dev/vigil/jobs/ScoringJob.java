@@ -249,6 +249,13 @@ public final class ScoringJob {
    */
   public static void defineWorkflow(StreamExecutionEnvironment env, ScoringConfig config,
       CompiledSpec spec, DataStream<RawRecord> source, Sinks sinks) {
+    defineWorkflow(env, config, spec, source, sinks, null);
+  }
+
+  /** As above, the score operator calling {@code scoreProbe} before each event (tests). */
+  static void defineWorkflow(StreamExecutionEnvironment env, ScoringConfig config,
+      CompiledSpec spec, DataStream<RawRecord> source, Sinks sinks,
+      ElementProbe<FeatureEvent> scoreProbe) {
     env.setParallelism(config.parallelism());
     env.setMaxParallelism(config.maxParallelism());
     // pipeline.generic-types: false, so a silent Kryo fallback fails at graph building
@@ -278,13 +285,14 @@ public final class ScoringJob {
 
     FeaturePipeline.Stages stages =
         FeaturePipeline.defineWorkflow(decoded, envelope, config.dedupeHorizon(),
-            !config.emptyStartAllowed());
+            !config.emptyStartAllowed(), Seq::partition);
 
     SingleOutputStreamOperator<Score> scores = stages.output()
         .process(new ScoreFunction(envelope, config.inputTopic(), config.modelPath(),
             config.shadowModelPath(), config.modelPollInterval(), config.thresholds(),
             config.dedupeHorizon(), config.onModelError())
-            .withRecoveryBudget(RecoveryBudget.of(config)), ScoreFunction.SCORE_TYPE)
+            .withRecoveryBudget(RecoveryBudget.of(config)).withProbe(scoreProbe),
+            ScoreFunction.SCORE_TYPE)
         .uid(OperatorUids.SCORE)
         .name("score");
 

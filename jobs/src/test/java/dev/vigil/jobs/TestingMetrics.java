@@ -1,5 +1,6 @@
 package dev.vigil.jobs;
 
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
@@ -52,6 +53,72 @@ public final class TestingMetrics implements MetricReporter {
       }
     }
     return sum;
+  }
+
+  /** The job's reconciliation counts, as of one checkpoint, per input partition. */
+  record Reconciliation(long checkpoint, Map<Integer, long[]> byPartition) {
+    static final List<String> NAMES = List.of("in", "scored", "dead_lettered", "in_flight");
+
+    /** Per partition: {@code in − scored − dead_lettered − in_flight} (0: every record accounted). */
+    Map<Integer, Long> unaccounted() {
+      Map<Integer, Long> u = new java.util.TreeMap<>();
+      byPartition.forEach((p, c) -> u.put(p, c[0] - c[1] - c[2] - c[3]));
+      return u;
+    }
+
+    @Override
+    public String toString() {
+      StringBuilder b = new StringBuilder("checkpoint " + checkpoint);
+      byPartition.forEach((p, c) -> b.append(", partition ").append(p).append(": in ").append(c[0])
+          .append(" scored ").append(c[1]).append(" dead_lettered ").append(c[2])
+          .append(" in_flight ").append(c[3]));
+      return b.toString();
+    }
+
+    long total(String name) {
+      int i = NAMES.indexOf(name);
+      return byPartition.values().stream().mapToLong(c -> c[i]).sum();
+    }
+  }
+
+  /**
+   * The reconciliation gauges of job {@code jobName} ({@code vigil.reconcile.partition.<p>.<name>},
+   * summed over subtasks and stages), read while every operator shows the same checkpoint; null
+   * while they do not (a checkpoint's notifications are on their way), or before there is one.
+   */
+  static Reconciliation reconciliation(String jobName) {
+    java.util.Set<Long> before = checkpoints(jobName);
+    if (before.size() != 1) {
+      return null;
+    }
+    Map<Integer, long[]> counts = new java.util.TreeMap<>();
+    java.util.regex.Pattern id = java.util.regex.Pattern.compile(
+        ".*\\.vigil\\.reconcile\\.partition\\.(\\d+)\\.(\\w+)$");
+    for (Map.Entry<String, Metric> e : INSTANCE.metrics.entrySet()) {
+      var m = id.matcher(e.getKey());
+      if (m.matches() && e.getKey().contains("." + jobName + ".")) {
+        int i = Reconciliation.NAMES.indexOf(m.group(2));
+        if (i >= 0) {
+          counts.computeIfAbsent(Integer.parseInt(m.group(1)), p -> new long[4])[i] +=
+              value(e.getValue());
+        }
+      }
+    }
+    return checkpoints(jobName).equals(before)
+        ? new Reconciliation(before.iterator().next(), counts) : null;
+  }
+
+  /** The distinct checkpoint ids that job {@code jobName}'s reconciliation gauges are as of. */
+  private static java.util.Set<Long> checkpoints(String jobName) {
+    java.util.Set<Long> ids = new java.util.HashSet<>();
+    for (Map.Entry<String, Metric> e : INSTANCE.metrics.entrySet()) {
+      String k = e.getKey();
+      if (k.contains("." + jobName + ".") && k.contains(".vigil.reconcile.")
+          && k.endsWith("_checkpoint")) {
+        ids.add(value(e.getValue()));
+      }
+    }
+    return ids;
   }
 
   private static long value(Metric m) {

@@ -58,6 +58,15 @@ public final class FeaturePipeline {
    */
   public static Stages defineWorkflow(DataStream<FeatureEvent> events, CompiledSpec spec,
       Duration dedupeHorizon, boolean refuseEmptyStart) {
+    return defineWorkflow(events, spec, dedupeHorizon, refuseEmptyStart, null);
+  }
+
+  /**
+   * As above; {@code partitionOfSeq} (null: none): each event-time stage counts its waiting events
+   * per input partition ({@link FeatureStage#countInFlight}).
+   */
+  public static Stages defineWorkflow(DataStream<FeatureEvent> events, CompiledSpec spec,
+      Duration dedupeHorizon, boolean refuseEmptyStart, FeatureStage.SeqPartition partitionOfSeq) {
     int idPos = -1;
     if (dedupeHorizon != null) {
       if (dedupeHorizon.isNegative() || dedupeHorizon.isZero()) {
@@ -89,7 +98,8 @@ public final class FeaturePipeline {
                   new FeatureStage(engine, slots, lateTag, n == 0 ? idPos : -1,
                       n == 0 ? dedupeHorizon : null, cacheKeys,
                       spec.spec().timingOf(engine.entity()), type, maxWait)
-                      .refuseEmptyStart(refuseEmptyStart))
+                      .refuseEmptyStart(refuseEmptyStart)
+                      .countInFlight(partitionOfSeq))
               .uid(OperatorUids.features(engine.entity()))
               .name("features: " + engine.entity());
       late.add(stage.getSideOutput(lateTag));
