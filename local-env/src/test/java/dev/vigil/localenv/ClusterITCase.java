@@ -255,6 +255,17 @@ class ClusterITCase {
       }
       assertThat(results.sampledVectors).as("one FeatureVector per valid payment").hasSize(VALID);
 
+      // The run-time reconciliation on the TaskManagers' Prometheus endpoints, as of a checkpoint
+      // of the last job: per partition, every record read by the three jobs (the counts carried
+      // through both savepoints and rescales) scored, dead-lettered or still waiting.
+      Map<Integer, long[]> reconciled = awaitReconciled(cluster, third, total,
+          Duration.ofSeconds(60));
+      assertThat(reconciled.keySet()).as("input partitions reconciled").containsExactly(0, 1, 2, 3);
+      assertThat(reconciled.values().stream().mapToLong(c -> c[1]).sum()).as("scored")
+          .isEqualTo(VALID);
+      assertThat(reconciled.values().stream().mapToLong(c -> c[2]).sum()).as("dead-lettered")
+          .isEqualTo(BAD);
+
       // Every feature of both entities equals the offline point-in-time value (the events in
       // event-time order), across the kill, the upgrade and both rescales: the card stage takes
       // each card's events in partition order, the merchant stage in event-time order as of 2 s
@@ -456,6 +467,86 @@ class ClusterITCase {
       }
     }
     return sums;
+  }
+
+  private static final Pattern RECONCILE = Pattern.compile("^" + P + "reconcile_partition_"
+      + "(in|scored|dead_lettered|in_flight)\\{([^}]*)\\} (\\S+)$");
+  private static final Pattern RECONCILE_CHECKPOINT =
+      Pattern.compile("^" + P + "reconcile_\\w+_checkpoint\\{([^}]*)\\} (\\S+)$");
+  private static final Pattern PARTITION = Pattern.compile("partition=\"(\\d+)\"");
+  private static final List<String> TERMS = List.of("in", "scored", "dead_lettered", "in_flight");
+
+  /**
+   * Polls the reconciliation gauges of {@code job} on every TaskManager until, as of one
+   * checkpoint, {@code in} records were read; per partition {@code [in, scored, dead_lettered,
+   * in_flight]}. A reading counts only when every operator shows the same checkpoint in two
+   * scrapes running (a checkpoint completing in between would mix two); each such reading must
+   * add up.
+   */
+  private static Map<Integer, long[]> awaitReconciled(StandaloneCluster cluster, String job,
+      long in, Duration timeout) throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    String last = "none";
+    while (System.nanoTime() < deadline) {
+      List<String> first = scrapeBodies(cluster);
+      List<String> second = scrapeBodies(cluster);
+      java.util.Set<Double> checkpoints = new java.util.HashSet<>();
+      Map<Integer, long[]> counts = new TreeMap<>();
+      Map<Integer, long[]> again = new TreeMap<>();
+      reconcile(first, job, checkpoints, counts);
+      reconcile(second, job, checkpoints, again);
+      if (checkpoints.size() == 1 && !checkpoints.contains(0.0)
+          && java.util.Arrays.deepEquals(counts.values().toArray(), again.values().toArray())) {
+        StringBuilder reading = new StringBuilder("checkpoint " + checkpoints);
+        counts.forEach((p, c) -> reading.append(", partition ").append(p).append(" ")
+            .append(java.util.Arrays.toString(c)));
+        last = reading.toString();
+        for (Map.Entry<Integer, long[]> e : counts.entrySet()) {
+          long[] c = e.getValue();
+          assertThat(c[0] - c[1] - c[2] - c[3]).as("records of partition %d read - scored -"
+              + " dead-lettered - in flight (%s)", e.getKey(), last).isZero();
+        }
+        if (counts.values().stream().mapToLong(c -> c[0]).sum() == in) {
+          return counts;
+        }
+      }
+      Thread.sleep(500); // polling the next checkpoint's gauges
+    }
+    throw new AssertionError("the reconciliation gauges of job " + job + " did not reach " + in
+        + " records read within " + timeout.toSeconds() + " s; last consistent reading: " + last);
+  }
+
+  private static List<String> scrapeBodies(StandaloneCluster cluster) throws Exception {
+    HttpClient http = HttpClient.newHttpClient();
+    List<String> bodies = new ArrayList<>();
+    for (StandaloneCluster.Node tm : cluster.taskManagers()) {
+      bodies.add(http.send(HttpRequest.newBuilder(URI.create(tm.metricsUrl()))
+          .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString()).body());
+    }
+    return bodies;
+  }
+
+  private static void reconcile(List<String> bodies, String job, java.util.Set<Double> checkpoints,
+      Map<Integer, long[]> counts) {
+    for (String body : bodies) {
+      for (String line : body.split("\n")) {
+        if (!line.contains("job_id=\"" + job + "\"")) {
+          continue;
+        }
+        Matcher c = RECONCILE_CHECKPOINT.matcher(line);
+        if (c.matches()) {
+          checkpoints.add(Double.parseDouble(c.group(2)));
+          continue;
+        }
+        Matcher m = RECONCILE.matcher(line);
+        if (m.matches()) {
+          Matcher p = PARTITION.matcher(m.group(2));
+          assertThat(p.find()).as("a partition label in %s", line).isTrue();
+          counts.computeIfAbsent(Integer.parseInt(p.group(1)), k -> new long[4])
+              [TERMS.indexOf(m.group(1))] += (long) Double.parseDouble(m.group(3));
+        }
+      }
+    }
   }
 
   /** No JobManager or TaskManager process of this test's work dir is alive. */

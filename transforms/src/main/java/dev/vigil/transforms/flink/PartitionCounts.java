@@ -34,8 +34,10 @@ public final class PartitionCounts {
   private final String name;
   private long[] live = new long[0];
   private final TreeMap<Long, long[]> pending = new TreeMap<>();
-  private volatile long[] published = new long[0];
-  private volatile long publishedCheckpoint;
+  /** The counts as of a checkpoint, and which: swapped as one, so no reader sees them mixed. */
+  private record Published(long checkpoint, long[] counts) {}
+
+  private volatile Published published = new Published(0, new long[0]);
   private MetricGroup group;
   private int registered;
   /** Where a cumulative count is kept (null: set at each barrier, not kept). */
@@ -69,14 +71,13 @@ public final class PartitionCounts {
       grow(p);
       live[p] += pair[1];
     }
-    published = live.clone();
-    publishedCheckpoint = checkpointId;
+    published = new Published(checkpointId, live.clone());
   }
 
   /** Registers the gauges under {@code reconcile} (those of the partitions known so far). */
   public void open(MetricGroup reconcile) {
     this.group = reconcile;
-    reconcile.gauge(name + "_checkpoint", () -> publishedCheckpoint);
+    reconcile.gauge(name + "_checkpoint", () -> published.checkpoint());
     register();
   }
 
@@ -122,8 +123,7 @@ public final class PartitionCounts {
     if (e == null) {
       return;
     }
-    published = e.getValue();
-    publishedCheckpoint = e.getKey();
+    published = new Published(e.getKey(), e.getValue());
     pending.headMap(checkpointId, true).clear();
   }
 
@@ -134,12 +134,8 @@ public final class PartitionCounts {
 
   /** The published count of {@code partition} (tests). */
   public long published(int partition) {
-    long[] p = published;
+    long[] p = published.counts();
     return partition < p.length ? p[partition] : 0;
-  }
-
-  public long publishedCheckpoint() {
-    return publishedCheckpoint;
   }
 
   private void grow(int partition) {
