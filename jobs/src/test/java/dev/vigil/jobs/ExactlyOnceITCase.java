@@ -111,7 +111,10 @@ class ExactlyOnceITCase {
     assertThat(reconciled.total("scored")).as("scored, %s", reconciled).isEqualTo(EVENTS);
     assertThat(reconciled.total("dead_lettered")).as("dead-lettered, %s", reconciled)
         .isEqualTo(BAD_PER_BATCH * BATCHES);
-    long lateCounted = TestingMetrics.sum(name, "late"); // the live attempt's, for a failure message
+    // the live attempt's, for a failure message
+    String lateCounted = "card " + TestingMetrics.sum(name, "features.card", "late") + ", merchant "
+        + TestingMetrics.sum(name, "features.merchant", "late") + ", forced "
+        + TestingMetrics.sum(name, "forced");
     job.cancel().get(1, TimeUnit.MINUTES);
     try (var failures = Files.list(dir.resolve("failures"))) {
       assertThat(failures.count()).as("injected failures").isEqualTo(6);
@@ -156,7 +159,7 @@ class ExactlyOnceITCase {
       }
     }
     assertThat(mismatches).as("feature vectors that differ from the offline evaluation (late"
-        + " events counted by the stages: %d)", lateCounted).isEmpty();
+        + " events counted by the stages: %s)", lateCounted).isEmpty();
   }
 
   /**

@@ -265,6 +265,22 @@ class ClusterITCase {
           .isEqualTo(VALID);
       assertThat(reconciled.values().stream().mapToLong(c -> c[2]).sum()).as("dead-lettered")
           .isEqualTo(BAD);
+      // Keys per entity: RocksDB's estimate for each feature stage's state (k8s/base's settings).
+      Map<String, Double> keys = new TreeMap<>();
+      for (String body : scrapeBodies(cluster)) {
+        for (String line : body.split("\n")) {
+          Matcher m = KEY_COUNT.matcher(line);
+          if (m.matches() && line.contains("job_id=\"" + third + "\"")) {
+            keys.merge(m.group(1) + " " + m.group(2), Double.parseDouble(m.group(3)),
+                Double::sum);
+          }
+        }
+      }
+      System.err.println("ClusterITCase: RocksDB key estimates (metric operator_name): " + keys);
+      assertThat(keys.entrySet()).as("estimate_num_keys of the feature stages' state: %s", keys)
+          .anySatisfy(e -> assertThat(e.getKey()).contains("card"))
+          .anySatisfy(e -> assertThat(e.getKey()).contains("merchant"))
+          .allSatisfy(e -> assertThat(e.getValue()).isPositive());
 
       // Every feature of both entities equals the offline point-in-time value (the events in
       // event-time order), across the kill, the upgrade and both rescales: the card stage takes
@@ -473,6 +489,10 @@ class ClusterITCase {
       + "(in|scored|dead_lettered|in_flight)\\{([^}]*)\\} (\\S+)$");
   private static final Pattern RECONCILE_CHECKPOINT =
       Pattern.compile("^" + P + "reconcile_\\w+_checkpoint\\{([^}]*)\\} (\\S+)$");
+  /** RocksDB's key estimate of a feature stage's state: metric name, operator, value. */
+  private static final Pattern KEY_COUNT = Pattern.compile("^(flink_taskmanager_job_task_operator_"
+      + "\\w*estimate_num_keys)\\{(?=[^}]*column_family=\"features\")[^}]*operator_name=\""
+      + "([^\"]*)\"[^}]*\\} (\\S+)$");
   private static final Pattern PARTITION = Pattern.compile("partition=\"(\\d+)\"");
   private static final List<String> TERMS = List.of("in", "scored", "dead_lettered", "in_flight");
 

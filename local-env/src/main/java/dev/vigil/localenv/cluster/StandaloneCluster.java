@@ -273,6 +273,10 @@ public final class StandaloneCluster implements AutoCloseable {
     c.put("io.tmp.dirs", work.resolve("tmp").toString());
     c.put("state.backend.type", "rocksdb");
     c.put("execution.checkpointing.incremental", "true");
+    // Keys per entity: RocksDB's estimate of the keys in each state, the feature stages' included
+    // (as k8s/base; a lifetime entity keeps every key it has seen).
+    c.put("state.backend.rocksdb.metrics.estimate-num-keys", "true");
+    c.put("state.backend.rocksdb.metrics.column-family-as-variable", "true");
     c.put("execution.checkpointing.dir", work.resolve("checkpoints").toUri().toString());
     c.put("execution.checkpointing.savepoint-dir", work.resolve("savepoints").toUri().toString());
     c.put("execution.checkpointing.num-retained", "2");

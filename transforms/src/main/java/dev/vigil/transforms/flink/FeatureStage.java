@@ -81,6 +81,7 @@ import org.apache.flink.util.OutputTag;
 public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
     implements OneInputStreamOperator<FeatureEvent, FeatureEvent> {
   private static final long serialVersionUID = 4L;
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(FeatureStage.class);
 
   /** Late events, as they left the stage. */
   public static OutputTag<FeatureEvent> lateTag(FeatureEventTypeInfo type) {
@@ -352,6 +353,11 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
         restoredReads = null;
         restoredUpdates = null;
       }
+      if (LOG.isDebugEnabled()) {
+        LOG.debug("{} {}: restored checkpoint {} with {} waiting", engine.entity(),
+            getRuntimeContext().getTaskInfo().getTaskNameWithSubtasks(), restoredCheckpoint,
+            queue.size());
+      }
       if (partitionOfSeq != null) {
         inFlight = new PartitionCounts("in_flight");
         inFlight.set(waitingReadsByPartition()); // the restored checkpoint's (0 when none)
@@ -424,6 +430,11 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
     if (t <= watermark) {
       // Behind the watermark: the one rule for late events (docs/feature-spec.md).
       lateCounter.inc();
+      if (LOG.isDebugEnabled()) {
+        LOG.debug("{} {}: late event seq {} key {} at {}, watermark {}", engine.entity(),
+            getRuntimeContext().getTaskInfo().getTaskNameWithSubtasks(), e.seq, key, t,
+            watermark);
+      }
       e.late = true;
       if (lag() == 0 || t + lag() <= watermark) {
         applyAndEmit(key, e);
@@ -561,6 +572,11 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
       while (!queue.isEmpty() && queue.peek().arrived() <= cutoff
           && (queue.peek().read() || lag() == 0)) {
         forced.inc();
+        if (LOG.isDebugEnabled()) {
+          LOG.debug("{} {}: forced release of seq {} at {}, watermark {}", engine.entity(),
+              getRuntimeContext().getTaskInfo().getTaskNameWithSubtasks(), queue.peek().seq(),
+              queue.peek().due(), watermark);
+        }
         release(queue.poll());
       }
     }
