@@ -39,8 +39,8 @@ import org.slf4j.LoggerFactory;
  *       bad record: the source holds the record back and retries ({@link RegistryHoldBack}), and
  *       fails the task after {@code registry.outage.fail-after} (restart from the checkpoint).
  *   <li><b>feature stages</b> ({@link OperatorUids#features}(entity), one per entity, one after
- *       the other): keyed by the entity key; state: one tile value per key (TTL: the entity's
- *       longest window plus its tail, none with a lifetime feature), the events waiting for the
+ *       the other): keyed by the entity key; state: one tile value per key (dropped in event
+ *       time after the entity's longest window plus its tail, or its {@code idle_ttl}), the events waiting for the
  *       watermark (event-time stages), and in the first stage the key's transaction ids of the
  *       dedupe horizon (TTL: {@code dedupe.horizon}). Order and lag per entity from the spec
  *       (docs/feature-spec.md, "Order and lag"): exact at any partitioning. Late policy: an event

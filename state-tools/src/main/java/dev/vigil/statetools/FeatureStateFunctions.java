@@ -24,8 +24,8 @@ import org.apache.flink.util.Collector;
 
 /**
  * The feature stage's keyed state as the State Processor API writes and reads it: the very
- * descriptors of {@link FeatureStates} (their TTL settings change the serializers, so a copy would
- * not restore), keyed by the entity key as a String like {@code EntityKeySelector}.
+ * descriptors of {@link FeatureStates} (a TTL setting, as the dedupe's, changes the serializer, so
+ * a copy could fail to restore), keyed by the entity key as a String like {@code EntityKeySelector}.
  */
 final class FeatureStateFunctions {
   private FeatureStateFunctions() {}

@@ -28,8 +28,9 @@ import org.apache.avro.generic.IndexedRecord;
  * cut-over is still caught by the job that starts from the savepoint.
  *
  * <p>Keys whose state can no longer change any value (an entity with windows only, the key's
- * newest event older than the cut-over by more than the entity's TTL) are dropped: the job's
- * state TTL would have cleared them, and a key starting afresh gives the same values.
+ * newest event at least the entity's TTL plus its {@code as_of} lag before the cut-over, or an
+ * {@code idle_ttl} that has passed) are dropped: the job's event-time expiry drops them by the same
+ * rule, and a key starting afresh gives the same values.
  */
 public final class HistoryStates {
   /** One entity's final states, keys in first-seen order. */
@@ -363,10 +364,12 @@ public final class HistoryStates {
         EntityEngine engine = engines.get(i);
         Map<String, byte[]> m = states.get(i);
         if (engine.stateTtlMillis().isPresent() && cut == null) {
-          long ttl = engine.stateTtlMillis().getAsLong();
+          // The job's own rule (FeatureStage): no read at or after the cut-over (as of the event
+          // minus the lag) needs a state whose newest event is ttl + lag before it.
+          long expiry = engine.stateTtlMillis().getAsLong() + lags[i];
           for (Iterator<Map.Entry<String, byte[]>> it = m.entrySet().iterator(); it.hasNext(); ) {
             Map.Entry<String, byte[]> entry = it.next();
-            if (engine.newestMillis(entry.getValue()) < cutover - ttl) {
+            if (engine.newestMillis(entry.getValue()) <= cutover - expiry) {
               it.remove();
               ids.get(i).remove(entry.getKey());
               expired++;

@@ -138,8 +138,11 @@ public final class FeaturesCommand implements Runnable {
             timing.asOfMillis() == 0 ? "read at each event's time (no lag)"
                 : "read as of " + Durations.format(timing.asOfMillis()) + " before each event",
             total,
-            engine.stateTtlMillis().isPresent() ? Durations.format(engine.stateTtlMillis().getAsLong())
-                : "none (a lifetime feature keeps keys forever)",
+            engine.stateTtlMillis().isPresent()
+                ? Durations.format(engine.stateTtlMillis().getAsLong())
+                    + (timing.idleTtlMillis() > 0 ? " (idle_ttl: an idle key starts afresh)" : "")
+                    + " in event time"
+                : "none (a lifetime feature keeps keys forever; idle_ttl bounds them)",
             engine.lateAfterMillis() == Long.MAX_VALUE ? "never (lifetime features)"
                 : Durations.format(engine.lateAfterMillis()));
       }

@@ -93,6 +93,8 @@ public final class EntityEngine implements Serializable {
   /** Events older than the key's newest by more than this are late; MAX_VALUE: never. */
   private final long lateAfter;
   private final long ttl;
+  /** A key idle this long starts afresh ({@code idle_ttl:}); 0: never. */
+  private final long idleTtl;
   private transient Scratch scratch;
   /** See {@link #lastWasOutOfOrder}. */
   private transient boolean outOfOrder;
@@ -147,7 +149,17 @@ public final class EntityEngine implements Serializable {
     this.keyPos = spec.entityKey(entity).position();
     this.timePos = spec.eventTime().position();
     this.lateAfter = lifetime ? Long.MAX_VALUE : longest;
-    this.ttl = lifetime ? -1 : ttlMillis;
+    this.idleTtl = spec.spec().timingOf(entity).idleTtlMillis();
+    long useful = lifetime ? -1 : ttlMillis;
+    this.ttl = idleTtl == 0 ? useful : useful < 0 ? idleTtl : Math.min(useful, idleTtl);
+  }
+
+  /**
+   * Whether a key whose newest event is at {@code newest} is read or moved on at {@code t} as a
+   * new key: its idle TTL has passed. Then its state is as good as null.
+   */
+  private boolean idleExpired(long newest, long t) {
+    return idleTtl > 0 && newest != Long.MIN_VALUE && t - newest >= idleTtl;
   }
 
   /** The engine for {@code entity}'s features of {@code spec}. */
@@ -200,6 +212,9 @@ public final class EntityEngine implements Serializable {
    * window) leaves the state unchanged, has null values and {@code late = true}.
    */
   public Result apply(byte[] state, IndexedRecord event) {
+    if (idleTtl > 0 && idleExpired(newestMillis(state), eventTimeOf(event))) {
+      state = null;
+    }
     State s = decode(state, state == null ? 0 : state.length);
     Object[] values = step(s, event);
     if (values == null) {
@@ -217,7 +232,9 @@ public final class EntityEngine implements Serializable {
    * CPU has not seen yet, where the buffer it just read is in its cache.
    */
   public InPlace applyInPlace(byte[] buffer, int length, boolean owned, IndexedRecord event) {
-    State s = decode(buffer, length);
+    boolean fresh = idleTtl > 0 && buffer != null
+        && idleExpired(newestMillis(buffer), eventTimeOf(event));
+    State s = fresh ? decode(null, 0) : decode(buffer, length); // fresh: a new key
     Object[] values = step(s, event);
     if (values == null) {
       return new InPlace(new Object[features.length], buffer, length, true);
@@ -270,6 +287,9 @@ public final class EntityEngine implements Serializable {
 
   /** Values as of {@code asOfMillis} without an event (inspection, savepoint verification). */
   public Object[] valuesAt(byte[] state, long asOfMillis) {
+    if (idleTtl > 0 && idleExpired(newestMillis(state), asOfMillis)) {
+      state = null;
+    }
     State s = decode(state);
     if (s.any && s.newestTs < asOfMillis) {
       fold(s);
@@ -278,7 +298,12 @@ public final class EntityEngine implements Serializable {
     return query(s, asOfMillis);
   }
 
-  /** How long an idle key's state is useful (longest window + tail), empty with a lifetime feature. */
+  /**
+   * How long an idle key's state is useful: the longest window plus its tail, or the entity's idle
+   * TTL when shorter; empty with a lifetime feature and no idle TTL. Read at or after its newest
+   * event plus this, a key's state gives the values of a new key ({@link #apply}, {@link
+   * #valuesAt}), so the stage may drop it then.
+   */
   public OptionalLong stateTtlMillis() {
     return ttl < 0 ? OptionalLong.empty() : OptionalLong.of(ttl);
   }

@@ -21,7 +21,11 @@ import org.apache.flink.runtime.state.StateInitializationContext;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.runtime.state.VoidNamespaceSerializer;
 import org.apache.flink.streaming.api.operators.AbstractStreamOperator;
+import org.apache.flink.streaming.api.operators.InternalTimer;
+import org.apache.flink.streaming.api.operators.InternalTimerService;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
+import org.apache.flink.streaming.api.operators.Triggerable;
+import org.apache.flink.runtime.state.StateSnapshotContext;
 import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.util.OutputTag;
@@ -30,15 +34,15 @@ import org.apache.flink.util.OutputTag;
  * One entity's features (keyed by its key): the values as of just before each event written into
  * the event's slots, then passed on.
  *
- * <p>State: {@link FeatureStates#features}, one value per key (TTL: the entity's longest window
- * plus its tail). In front of it, a write-behind cache of up to {@code cacheKeys} keys' values
+ * <p>State: {@link FeatureStates#features}, one value per key, dropped in event time once the
+ * watermark has passed the key's newest event plus the entity's TTL and lag ({@link
+ * #onEventTime}; counted in the gauge {@code keys}). In front of it, a write-behind cache of up to {@code cacheKeys} keys' values
  * (second-chance eviction, below): a hit costs no state access, so a busy key costs one state read per
  * checkpoint interval instead of a read and a write per event (on RocksDB, two native calls and a
  * copy of the whole value). Changed values go to the state backend when they leave the cache and
  * at every checkpoint barrier ({@link #prepareSnapshotPreBarrier}), before the backend is
  * snapshotted, so checkpoints and savepoints hold exactly what a write-through stage would; the
- * cache is then emptied, which also bounds how long a cached value outlives its TTL to one
- * checkpoint interval. {@code cacheKeys = 0}: write-through.
+ * cache is then emptied. {@code cacheKeys = 0}: write-through.
  *
  * <p>Eviction is second chance (CLOCK): a hit only sets the entry's {@code referenced} bit; the
  * oldest entry leaves unless its bit is set, in which case the bit is cleared and the entry goes
@@ -79,8 +83,8 @@ import org.apache.flink.util.OutputTag;
  * per-key order that makes streaming equal the offline backfill.
  */
 public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
-    implements OneInputStreamOperator<FeatureEvent, FeatureEvent> {
-  private static final long serialVersionUID = 4L;
+    implements OneInputStreamOperator<FeatureEvent, FeatureEvent>, Triggerable<String, VoidNamespace> {
+  private static final long serialVersionUID = 5L;
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(FeatureStage.class);
 
   /** Late events, as they left the stage. */
@@ -116,6 +120,20 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
   private transient Counter forced;
   private transient Counter cacheHits;
   private transient Counter cacheMisses;
+
+  // Expiry in event time (see expireIdle): one timer per key, at due(newest).
+  /** How long after its newest event a key's state is dropped, in event time; -1: never. */
+  private final long expiryMillis;
+  /** Timers are rounded up to multiples of this, so a busy key moves its timer rarely. */
+  private final long expiryStepMillis;
+  private transient InternalTimerService<VoidNamespace> timers;
+  /** Keys with state on this subtask ({@code vigil.features.<entity>.keys}). */
+  private transient long keys;
+  private transient long expired;
+  /** Per subtask its key count and whether its timers match this expiry ({@link #KEYS}). */
+  private transient ListState<String> keyCounts;
+  private transient List<String> restoredKeyCounts;
+  private transient boolean restored;
 
   // Event-time order: what waits for the watermark, on the heap (written to state at barriers).
   private transient PriorityQueue<Waiting> queue;
@@ -199,7 +217,19 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
     this.type = timing.ordering() == EntityTiming.Ordering.EVENT_TIME ? type : null;
     this.maxWaitMillis = maxWait.toMillis();
     this.specDescription = StageSpec.describe(engine);
+    this.expiryMillis = engine.stateTtlMillis().isPresent()
+        ? engine.stateTtlMillis().getAsLong() + timing.asOfMillis() : -1;
+    this.expiryStepMillis = Math.max(1_000L, expiryMillis / 16);
   }
+
+  /**
+   * The operator (union list) state of the key counts: one entry per subtask, {@code
+   * parallelism/subtask/keys/expiry}, where expiry is the one its timers were set for ({@code -1}:
+   * none may be trusted, e.g. after a drain fired them all). A restore at the same parallelism
+   * takes its own entry; otherwise, or when the timers do not match, the stage counts its keys
+   * (and sets their timers) once, in {@link #open}.
+   */
+  public static final String KEYS = "vigil-keys";
 
   /**
    * Whether a start without restored state fails the job ({@link FeatureOptions#EMPTY_START_REFUSED}): a
@@ -239,6 +269,11 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
     super.initializeState(context);
     checkSpec(context);
     restoredCheckpoint = context.getRestoredCheckpointId().orElse(0L);
+    restored = context.isRestored();
+    keyCounts = context.getOperatorStateStore().getUnionListState(
+        new ListStateDescriptor<>(KEYS, org.apache.flink.api.common.typeinfo.Types.STRING));
+    restoredKeyCounts = new ArrayList<>();
+    keyCounts.get().forEach(restoredKeyCounts::add);
     if (!ordered()) {
       return;
     }
@@ -319,6 +354,12 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
     forced = group.counter("forced");
     cacheHits = group.counter("cache_hits");
     cacheMisses = group.counter("cache_misses");
+    group.gauge("keys", () -> keys);
+    group.gauge("expired", () -> expired);
+    if (expiryMillis >= 0) {
+      timers = getInternalTimerService("vigil-expiry", VoidNamespaceSerializer.INSTANCE, this);
+    }
+    restoreKeyCount();
     group.gauge("cache_hit_ratio", () -> {
       long h = cacheHits.getCount();
       long all = h + cacheMisses.getCount();
@@ -644,24 +685,32 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
   /** Applies {@code e} to its key's state; the values as of just before it, or null when late. */
   private Object[] step(String key, FeatureEvent e) throws Exception {
     if (cache == null) {
-      EntityEngine.Result r = engine.apply(state.value(), e.event);
+      byte[] old = state.value();
+      EntityEngine.Result r = engine.apply(old, e.event);
       if (!r.late()) {
         state.update(r.newState());
+        applied(old == null ? Long.MIN_VALUE : engine.newestMillis(old), r.newState());
       }
       return r.late() ? null : r.values();
     }
     int hash = key.hashCode();
     int cached = cache.find(key, hash);
     EntityEngine.InPlace r;
+    long newestBefore;
     if (cached >= 0) {
       cacheHits.inc();
       cache.markReferenced(cached);
+      newestBefore = engine.newestMillis(cache.value(cached)); // before it is overwritten
       // The cache's own buffer (from the engine; the backend gets copies): overwritten in place.
       r = engine.applyInPlace(cache.value(cached), cache.length(cached), true, e.event);
     } else {
       cacheMisses.inc();
       byte[] stored = state.value(); // the backend's: read only
+      newestBefore = stored == null ? Long.MIN_VALUE : engine.newestMillis(stored);
       r = engine.applyInPlace(stored, stored == null ? 0 : stored.length, false, e.event);
+    }
+    if (!r.late()) {
+      applied(newestBefore, r.buffer());
     }
     if (!r.late() && cached >= 0) {
       cache.put(cached, r.buffer(), r.length());
@@ -673,6 +722,137 @@ public final class FeatureStage extends AbstractStreamOperator<FeatureEvent>
       setCurrentKey(key);
     }
     return r.late() ? null : r.values();
+  }
+
+  /**
+   * After an event changed the current key's state (newest event before it: {@code newestBefore},
+   * MIN_VALUE for a new key): counts a new key, moves its expiry timer when its due time moved.
+   */
+  private void applied(long newestBefore, byte[] now) {
+    if (newestBefore == Long.MIN_VALUE) {
+      keys++;
+    }
+    if (timers == null) {
+      return;
+    }
+    long due = due(engine.newestMillis(now));
+    if (newestBefore == Long.MIN_VALUE) {
+      timers.registerEventTimeTimer(VoidNamespace.INSTANCE, due);
+    } else {
+      long before = due(newestBefore);
+      if (before != due) {
+        timers.deleteEventTimeTimer(VoidNamespace.INSTANCE, before);
+        timers.registerEventTimeTimer(VoidNamespace.INSTANCE, due);
+      }
+    }
+  }
+
+  /** When the state of a key whose newest event is at {@code newest} may go: rounded up. */
+  private long due(long newest) {
+    long at = newest + expiryMillis;
+    if (at < newest) {
+      return Long.MAX_VALUE; // overflow: never
+    }
+    return Math.floorDiv(at, expiryStepMillis) * expiryStepMillis
+        + (Math.floorMod(at, expiryStepMillis) == 0 ? 0 : expiryStepMillis);
+  }
+
+  /**
+   * Event-time expiry: the watermark has passed the current key's due time, so no event that is
+   * not late can read its state any more ({@link EntityEngine#stateTtlMillis}: at or after newest
+   * + TTL, the state reads as a new key's; with an {@code as_of} lag, reads go back that much
+   * further, so the due time adds it). The state is dropped, from the cache too; dropping it
+   * changes no value of an on-time event, online or offline. A timer whose key has moved on since
+   * (newer events, a restore) sets the right one instead.
+   */
+  @Override
+  public void onEventTime(InternalTimer<String, VoidNamespace> timer) throws Exception {
+    String key = timer.getKey();
+    if (timers.currentWatermark() == Long.MAX_VALUE) {
+      // End of input or a drain: every timer fires at once. The state stays for the savepoint;
+      // its timers are gone, so the snapshot says so and a restore sets them again.
+      return;
+    }
+    int cached = cache == null ? -1 : cache.find(key, key.hashCode());
+    byte[] current = cached >= 0 ? cache.stateOf(cached) : state.value();
+    if (current == null) {
+      return;
+    }
+    long due = due(engine.newestMillis(current));
+    if (due > timer.getTimestamp()) {
+      timers.registerEventTimeTimer(VoidNamespace.INSTANCE, due);
+      return;
+    }
+    if (cached >= 0) {
+      cache.discard(cached);
+    }
+    state.clear();
+    if (unapplied != null) {
+      PendingUpdates pending = unapplied.get(key);
+      if (pending != null) {
+        pending.invalidate(); // its replay started from the dropped state
+      }
+    }
+    keys--;
+    expired++;
+  }
+
+  @Override
+  public void onProcessingTime(InternalTimer<String, VoidNamespace> timer) {}
+
+  /**
+   * The key count (and, when the restored timers do not match this stage's expiry, the timers)
+   * from the restored entries ({@link #KEYS}), or by one pass over the keys: after a rescale, a
+   * savepoint tool's savepoint (which has no entries), a drain.
+   */
+  private void restoreKeyCount() throws Exception {
+    if (!restored) {
+      return;
+    }
+    int parallelism = getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks();
+    int index = getRuntimeContext().getTaskInfo().getIndexOfThisSubtask();
+    boolean sameParallelism = !restoredKeyCounts.isEmpty();
+    boolean timersValid = !restoredKeyCounts.isEmpty();
+    long mine = -1;
+    for (String entry : restoredKeyCounts) {
+      String[] f = entry.split("/");
+      sameParallelism &= Integer.parseInt(f[0]) == parallelism;
+      timersValid &= Long.parseLong(f[3]) == expiryMillis;
+      if (Integer.parseInt(f[1]) == index) {
+        mine = Long.parseLong(f[2]);
+      }
+    }
+    restoredKeyCounts = null;
+    boolean setTimers = timers != null && !timersValid;
+    if (sameParallelism && mine >= 0 && !setTimers) {
+      keys = mine;
+      return;
+    }
+    long started = System.nanoTime();
+    long[] count = {0};
+    getKeyedStateBackend().applyToAllKeys(VoidNamespace.INSTANCE, VoidNamespaceSerializer.INSTANCE,
+        FeatureStates.features(engine), (key, s) -> {
+          byte[] v = s.value();
+          if (v != null) {
+            count[0]++;
+            if (setTimers) {
+              timers.registerEventTimeTimer(VoidNamespace.INSTANCE, due(engine.newestMillis(v)));
+            }
+          }
+        });
+    keys = count[0];
+    LOG.info("{} {}: counted {} keys{} in {} ms", engine.entity(),
+        getRuntimeContext().getTaskInfo().getTaskNameWithSubtasks(), keys,
+        setTimers ? " and set their expiry timers" : "", (System.nanoTime() - started) / 1_000_000);
+  }
+
+  @Override
+  public void snapshotState(StateSnapshotContext context) throws Exception {
+    super.snapshotState(context);
+    boolean drained = timers != null && timers.currentWatermark() == Long.MAX_VALUE;
+    keyCounts.update(List.of(getRuntimeContext().getTaskInfo().getNumberOfParallelSubtasks() + "/"
+        + getRuntimeContext().getTaskInfo().getIndexOfThisSubtask() + "/" + keys + "/"
+        + (drained ? -2 : expiryMillis)));
   }
 
   private void applyAndEmit(String key, FeatureEvent e) throws Exception {

@@ -49,23 +49,16 @@ public final class FeatureStates {
   public static final String DEDUPE = "dedupe";
 
   /**
-   * One {@code byte[]} per key: every feature of the entity (see {@link EntityEngine}). With a TTL
-   * of the longest window plus its tail when the entity has no lifetime feature, so idle keys are
-   * cleared: in processing time, because an idle key sees no event whose time could expire it.
-   * An expired value is never returned (the key starts afresh) and is dropped by RocksDB's
-   * compaction filter and from full snapshots and savepoints.
+   * One {@code byte[]} per key: every feature of the entity (see {@link EntityEngine}). No Flink
+   * TTL: that runs on processing time, so an outage longer than it would empty the state of keys
+   * whose next events are still in the topic. The stage drops an idle key's state in event time
+   * instead, once the watermark has passed its newest event plus {@link
+   * EntityEngine#stateTtlMillis} (and the entity's {@code as_of} lag), with one timer per key
+   * ({@link FeatureStage}); an entity with a lifetime feature and no {@code idle_ttl} keeps every
+   * key.
    */
   public static ValueStateDescriptor<byte[]> features(EntityEngine engine) {
-    ValueStateDescriptor<byte[]> d =
-        new ValueStateDescriptor<>(FEATURES, BytePrimitiveArraySerializer.INSTANCE);
-    engine.stateTtlMillis().ifPresent(ttl -> d.enableTimeToLive(
-        StateTtlConfig.newBuilder(Duration.ofMillis(ttl))
-            .updateTtlOnCreateAndWrite()
-            .neverReturnExpired()
-            .cleanupFullSnapshot()
-            .cleanupInRocksdbCompactFilter(1000)
-            .build()));
-    return d;
+    return new ValueStateDescriptor<>(FEATURES, BytePrimitiveArraySerializer.INSTANCE);
   }
 
   /**

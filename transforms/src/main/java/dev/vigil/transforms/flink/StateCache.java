@@ -177,6 +177,25 @@ final class StateCache {
     size--;
   }
 
+  /**
+   * Removes entry {@code id} wherever it is in the FIFO (the stage's expiry of a key: rare, so a
+   * linear pass over the FIFO is fine).
+   */
+  void discard(int id) {
+    int p = head;
+    while (fifo[p] != id) {
+      if (p == tail) {
+        throw new IllegalStateException("entry " + id + " is not in the cache");
+      }
+      p = next(p);
+    }
+    for (int q = next(p); q != tail; p = q, q = next(q)) {
+      fifo[p] = fifo[q];
+    }
+    tail = p;
+    remove(id);
+  }
+
   /** Calls {@code action} for each entry, eldest first, with its state as an exact array. */
   void forEach(EntryAction action) throws Exception {
     for (int p = head; p != tail; p = next(p)) {

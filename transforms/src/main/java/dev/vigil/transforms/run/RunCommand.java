@@ -26,7 +26,7 @@ import picocli.CommandLine.Spec;
  * {@code vigil run}: the streaming feature operators on a local Flink MiniCluster over a file.
  *
  * <p>Steps: {@link JsonLinesFormat} file source (one reader, file order) → the feature stages of
- * {@link dev.vigil.transforms.flink.FeaturePipeline} (RocksDB, keyed per entity, TTL'd state) →
+ * {@link dev.vigil.transforms.flink.FeaturePipeline} (RocksDB, keyed per entity, state expired in event time) →
  * output lines formatted in parallel → one sink sorting them by event time then input line at the
  * end of the input → moved into place (never half written). Exit codes:
  * 0 done, 2 bad arguments or input (the message names the file and line), 3 the job failed.

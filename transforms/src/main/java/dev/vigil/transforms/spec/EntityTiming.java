@@ -24,10 +24,22 @@ import java.util.Locale;
  * aggregates over the key's events before {@code t − as_of} instead of before {@code t}, online and
  * offline. When {@code as_of} is longer than the watermark's delay, an event-time stage answers
  * without waiting.
+ *
+ * <p>{@code idleTtlMillis} ({@code idle_ttl:}, 0 for none): a key whose newest event is at least
+ * this old when its next event (or read) comes starts afresh, as if never seen, in the engine
+ * itself ({@link dev.vigil.transforms.engine.EntityEngine}), so that online and offline agree and
+ * the stage may drop the key's state once the watermark has passed that point. The way to bound
+ * the keys of an entity with a lifetime feature.
  */
-public record EntityTiming(Ordering ordering, long asOfMillis) implements Serializable {
-  /** Event-time order, no lag. */
+public record EntityTiming(Ordering ordering, long asOfMillis, long idleTtlMillis)
+    implements Serializable {
+  /** Event-time order, no lag, no idle expiry. */
   public static final EntityTiming DEFAULT = new EntityTiming(Ordering.EVENT_TIME, 0);
+
+  /** No idle expiry. */
+  public EntityTiming(Ordering ordering, long asOfMillis) {
+    this(ordering, asOfMillis, 0);
+  }
 
   /** How a stage orders its events. */
   public enum Ordering {
@@ -47,10 +59,17 @@ public record EntityTiming(Ordering ordering, long asOfMillis) implements Serial
     if (ordering == Ordering.ARRIVAL && asOfMillis > 0) {
       throw new IllegalArgumentException("as_of needs ordering: event_time");
     }
+    if (idleTtlMillis < 0) {
+      throw new IllegalArgumentException("idle_ttl must not be negative, got " + idleTtlMillis);
+    }
   }
 
-  /** From a spec's {@code ordering:} and {@code as_of:} (either may be null); problems collected. */
-  static EntityTiming parse(String ordering, String asOf, String where, List<String> problems) {
+  /**
+   * From a spec's {@code ordering:}, {@code as_of:} and {@code idle_ttl:} (any may be null);
+   * problems collected.
+   */
+  static EntityTiming parse(String ordering, String asOf, String idleTtl, String where,
+      List<String> problems) {
     Ordering o = Ordering.EVENT_TIME;
     if (ordering != null) {
       switch (ordering) {
@@ -73,16 +92,30 @@ public record EntityTiming(Ordering ordering, long asOfMillis) implements Serial
           + " reads each event as it comes)");
       lag = 0;
     }
-    return new EntityTiming(o, lag);
+    long idle = 0;
+    if (idleTtl != null) {
+      try {
+        idle = Durations.parseMillis(idleTtl);
+        if (idle <= 0) {
+          problems.add(where + ": key 'idle_ttl': must be longer than 0 (leave it out for none)");
+          idle = 0;
+        }
+      } catch (IllegalArgumentException e) {
+        problems.add(where + ": key 'idle_ttl': " + e.getMessage());
+      }
+    }
+    return new EntityTiming(o, lag, idle);
   }
 
   /** For {@code features explain} and the manifest: e.g. {@code event_time, as_of 2s}. */
   public String describe() {
-    return ordering.spelling() + (asOfMillis == 0 ? "" : ", as_of " + Durations.format(asOfMillis));
+    return ordering.spelling() + (asOfMillis == 0 ? "" : ", as_of " + Durations.format(asOfMillis))
+        + (idleTtlMillis == 0 ? "" : ", idle_ttl " + Durations.format(idleTtlMillis));
   }
 
+  /** In the spec's fingerprint: without an idle TTL, as before there was one. */
   @Override
   public String toString() {
-    return ordering.spelling() + "/" + asOfMillis;
+    return ordering.spelling() + "/" + asOfMillis + (idleTtlMillis == 0 ? "" : "/idle=" + idleTtlMillis);
   }
 }

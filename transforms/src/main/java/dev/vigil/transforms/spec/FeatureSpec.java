@@ -55,7 +55,7 @@ public record FeatureSpec(
   private static final Set<String> FEATURE_KEYS =
       Set.of("name", "entity", "aggregation", "field", "window", "resolution");
   private static final Set<String> MODEL_KEYS = Set.of("name", "inputs");
-  private static final Set<String> ENTITY_KEYS = Set.of("key", "ordering", "as_of");
+  private static final Set<String> ENTITY_KEYS = Set.of("key", "ordering", "as_of", "idle_ttl");
 
   public FeatureSpec {
     entities = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(entities));
@@ -131,14 +131,15 @@ public record FeatureSpec(
           unknownKeys(v, ENTITY_KEYS, label, problems);
           String key = text(v, "key", label, true, problems);
           EntityTiming t = EntityTiming.parse(text(v, "ordering", label, false, problems),
-              text(v, "as_of", label, false, problems), label, problems);
+              text(v, "as_of", label, false, problems), text(v, "idle_ttl", label, false, problems),
+              label, problems);
           if (key != null) {
             entities.put(e.getKey(), key);
             timing.put(e.getKey(), t);
           }
         } else {
           problems.add(label + ": the value must be the key field's name, or a mapping with"
-              + " 'key' (and optionally 'ordering', 'as_of')");
+              + " 'key' (and optionally 'ordering', 'as_of', 'idle_ttl')");
         }
       }
       int index = 0;

@@ -132,7 +132,8 @@ class FeaturePipelineITCase {
       "11; 1; 1; rocksdb; {card: card_id, merchant: merchant_id}",
       "12; 4; 2; rocksdb; {card: card_id, merchant: merchant_id}",
       "13; 4; 3; hashmap; {card: card_id, merchant: {key: merchant_id, as_of: 10m}}",
-      "14; 4; 3; rocksdb; {card: {key: card_id, ordering: arrival}, merchant: {key: merchant_id, as_of: 10m}}"})
+      "14; 4; 3; rocksdb; {card: {key: card_id, ordering: arrival}, merchant: {key: merchant_id, as_of: 10m}}",
+      "15; 4; 3; rocksdb; {card: {key: card_id, idle_ttl: 20d}, merchant: {key: merchant_id, as_of: 10m, idle_ttl: 40m}}"})
   void inOrderStreamsAreExactAtAnyPartitioning(long seed, int partitions, int parallelism,
       String backend, String entities) throws Exception {
     CompiledSpec spec = TestSpecs.spec(entities, TestSpecs.ALL_FEATURES);

@@ -15,6 +15,7 @@ import java.util.Map;
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.Gauge;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.clusterframework.types.ResourceID;
 import org.apache.flink.runtime.executiongraph.ExecutionAttemptID;
@@ -67,6 +68,7 @@ class FeatureStageTest {
     final FeatureEventTypeInfo type;
     final EntityEngine engine;
     final Map<String, Counter> counters = new HashMap<>();
+    final Map<String, Gauge<?>> gauges = new HashMap<>();
 
     Stage(CompiledSpec spec, StateBackend backend, OperatorSubtaskState restore) throws Exception {
       this(spec, backend, restore, null, 0);
@@ -74,17 +76,28 @@ class FeatureStageTest {
 
     Stage(CompiledSpec spec, StateBackend backend, OperatorSubtaskState restore,
         Duration dedupe, int cacheKeys) throws Exception {
+      this(spec, backend, restore, dedupe, cacheKeys,
+          new dev.vigil.transforms.spec.EntityTiming(
+              dev.vigil.transforms.spec.EntityTiming.Ordering.ARRIVAL, 0));
+    }
+
+    Stage(CompiledSpec spec, StateBackend backend, OperatorSubtaskState restore,
+        Duration dedupe, int cacheKeys, dev.vigil.transforms.spec.EntityTiming timing)
+        throws Exception {
       engine = spec.engines().get(0);
       type = FeaturePipeline.typeOf(spec);
       int idPos = dedupe == null ? -1 : spec.schema().getField("transaction_id").pos();
       FeatureStage stage = new FeatureStage(engine, new int[] {0, 1}, FeatureStage.lateTag(type),
-          idPos, dedupe, cacheKeys);
+          idPos, dedupe, cacheKeys, timing, type);
       TestingMetricRegistry registry = TestingMetricRegistry.builder()
           .setRegisterConsumer((metric, name, group) -> {
             String[] scope = group.getScopeComponents();
             String path = String.join(".", List.of(scope).subList(scope.length - 3, scope.length));
             if (metric instanceof Counter c) {
               counters.put(path + "." + name, c);
+            }
+            if (metric instanceof Gauge<?> g) {
+              gauges.put(path + "." + name, g);
             }
           })
           .build();
@@ -106,6 +119,15 @@ class FeatureStageTest {
 
     void process(FeatureEvent e) throws Exception {
       h.processElement(new StreamRecord<>(e));
+    }
+
+    void watermark(long t) throws Exception {
+      h.processWatermark(new org.apache.flink.streaming.api.watermark.Watermark(t));
+    }
+
+    /** The stage's gauge {@code vigil.features.<entity>.<name>}. */
+    Object gauge(String name) {
+      return gauges.get("vigil.features." + engine.entity() + "." + name).getValue();
     }
 
     /** The stored state of {@code key}, as the stage reads it (null if none or expired). */
@@ -240,43 +262,212 @@ class FeatureStageTest {
     }
   }
 
-  @Test
-  void anIdleKeysStateIsLeftOutOfSnapshotsAfterItsTtl() throws Exception {
-    OperatorSubtaskState snapshot;
-    long ttl;
-    try (Stage x = new Stage(spec(), new HashMapStateBackend(), null)) {
-      ttl = x.engine.stateTtlMillis().orElseThrow();
-      // TTL = longest window (1 h) + its tail (5 min), in processing time
+  /** The due time of a key whose newest event is at {@code newest}: TTL (+ lag) rounded up. */
+  static long due(long newest, long expiry) {
+    long step = Math.max(1_000L, expiry / 16);
+    return (newest + expiry + step - 1) / step * step;
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"hashmap", "rocksdb"})
+  void anIdleKeysStateIsDroppedOnceTheWatermarkPassesItsNewestEventPlusTheTtl(String backend)
+      throws Exception {
+    try (Stage x = new Stage(spec(), backend(backend), null, null, 4)) {
+      long ttl = x.engine.stateTtlMillis().orElseThrow();
+      // TTL = longest window (1 h) + its tail (5 min), in event time
       assertThat(ttl).isEqualTo(HOUR + 5 * MINUTE);
-      x.h.setStateTtlProcessingTime(0);
       x.process(event(1, "idle", T0, 10));
       x.process(event(2, "busy", T0, 10));
-      x.h.setStateTtlProcessingTime(ttl - 1);
-      x.process(event(3, "busy", T0 + 1, 10)); // refreshes busy's TTL only
-      x.h.setStateTtlProcessingTime(ttl + 1);
-      assertThat(x.h.numKeyedStateEntries()).isEqualTo(2);
-      snapshot = x.h.snapshot(1L, 1L);
-    }
-    try (Stage restored = new Stage(spec(), new HashMapStateBackend(), snapshot)) {
-      assertThat(restored.h.numKeyedStateEntries()).as("only busy's state was kept").isEqualTo(1);
-      restored.h.setStateTtlProcessingTime(ttl + 1);
-      assertThat(restored.stateOf("busy")).isNotNull();
-      assertThat(restored.stateOf("idle")).isNull();
+      x.process(event(3, "busy", T0 + 30 * MINUTE, 10)); // moves busy's expiry on
+      assertThat(x.gauge("keys")).isEqualTo(2L);
+      x.watermark(due(T0, ttl) - 1);
+      assertThat(x.gauge("keys")).as("not due yet").isEqualTo(2L);
+      x.watermark(due(T0, ttl));
+      assertThat(x.gauge("keys")).as("idle's due: dropped (from the cache)").isEqualTo(1L);
+      assertThat(x.gauge("expired")).isEqualTo(1L);
+      x.process(event(4, "idle", due(T0, ttl) + 1, 10));
+      x.process(event(5, "busy", due(T0, ttl) + 1, 10));
+      assertThat(x.h.extractOutputValues().get(3).values[0]).as("a new key").isEqualTo(0L);
+      assertThat(x.h.extractOutputValues().get(4).values[0]).as("kept").isEqualTo(1L);
+      assertThat(x.gauge("keys")).isEqualTo(2L);
+      x.h.prepareSnapshotPreBarrier(1L);
+      assertThat(x.stateOf("idle")).isNotNull();
     }
   }
 
   @ParameterizedTest(name = "{0}")
   @ValueSource(strings = {"hashmap", "rocksdb"})
-  void anExpiredKeyStartsAfresh(String backend) throws Exception {
-    try (Stage x = new Stage(spec(), backend(backend), null)) {
-      x.h.setStateTtlProcessingTime(0);
+  void anOutageLongerThanTheTtlLosesNoState(String backend) throws Exception {
+    OperatorSubtaskState snapshot;
+    try (Stage x = new Stage(spec(), backend(backend), null, null, 4)) {
+      x.h.setProcessingTime(0);
       x.process(event(1, "m", T0, 10));
       x.process(event(2, "m", T0 + 1, 10));
-      x.h.setStateTtlProcessingTime(HOUR + 5 * MINUTE + 1);
-      x.process(event(3, "m", T0 + 2, 10));
-      List<FeatureEvent> out = x.h.extractOutputValues();
-      assertThat(out.get(1).values[0]).isEqualTo(1L);
-      assertThat(out.get(2).values[0]).as("expired state reads as a new key").isEqualTo(0L);
+      x.h.prepareSnapshotPreBarrier(1L);
+      snapshot = x.h.snapshot(1L, 1L);
+    }
+    // Down for two days, then the events that waited in the topic: their event times are minutes
+    // after the state's newest, so they read it (with processing-time TTL they read a new key).
+    try (Stage y = new Stage(spec(), backend(backend), snapshot, null, 4)) {
+      y.h.setProcessingTime(2 * 24 * HOUR);
+      y.h.setStateTtlProcessingTime(2 * 24 * HOUR);
+      y.process(event(3, "m", T0 + 2, 10));
+      assertThat(y.h.extractOutputValues().get(0).values[0]).isEqualTo(2L);
+      assertThat(y.gauge("keys")).isEqualTo(1L);
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"hashmap", "rocksdb"})
+  void expiryTimersAndTheKeyCountSurviveARestore(String backend) throws Exception {
+    OperatorSubtaskState snapshot;
+    long ttl;
+    try (Stage x = new Stage(spec(), backend(backend), null, null, 4)) {
+      ttl = x.engine.stateTtlMillis().orElseThrow();
+      for (int i = 0; i < 10; i++) {
+        x.process(event(i, "k" + i, T0 + i * 10 * MINUTE, 10)); // in the cache, not yet in state
+      }
+      x.h.prepareSnapshotPreBarrier(1L);
+      snapshot = x.h.snapshot(1L, 1L);
+    }
+    try (Stage y = new Stage(spec(), backend(backend), snapshot, null, 4)) {
+      assertThat(y.gauge("keys")).isEqualTo(10L);
+      y.watermark(due(T0 + 40 * MINUTE, ttl));
+      assertThat(y.gauge("keys")).as("k0..k4 due").isEqualTo(5L);
+      assertThat(y.stateOf("k4")).isNull();
+      assertThat(y.stateOf("k5")).isNotNull();
+    }
+  }
+
+  /**
+   * A savepoint from the state tools holds the keyed state and nothing else (no timers, no counts,
+   * no spec description): the stage counts the keys and sets their timers once, on restore.
+   */
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"hashmap", "rocksdb"})
+  void aToolsSavepointGetsItsKeysCountedAndTheirTimersSet(String backend) throws Exception {
+    OperatorSubtaskState full;
+    long ttl;
+    try (Stage x = new Stage(spec(), backend(backend), null)) {
+      ttl = x.engine.stateTtlMillis().orElseThrow();
+      for (int i = 0; i < 6; i++) {
+        x.process(event(i, "k" + i, T0 + i * 10 * MINUTE, 10));
+      }
+      full = x.h.snapshot(1L, 1L);
+    }
+    OperatorSubtaskState keyedOnly = OperatorSubtaskState.builder()
+        .setManagedKeyedState(full.getManagedKeyedState()).build();
+    try (Stage y = new Stage(spec(), backend(backend), keyedOnly)) {
+      assertThat(y.gauge("keys")).isEqualTo(6L);
+      y.watermark(due(T0 + 20 * MINUTE, ttl));
+      assertThat(y.gauge("keys")).as("k0..k2 due").isEqualTo(3L);
+      assertThat(y.stateOf("k2")).isNull();
+      assertThat(y.stateOf("k3")).isNotNull();
+    }
+  }
+
+  /**
+   * The end of a bounded input, or a drain, fires every timer at once: the state stays (for the
+   * savepoint), and a restore from that savepoint sets the timers again.
+   */
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"hashmap", "rocksdb"})
+  void aDrainKeepsTheStateAndTheRestoreSetsTheTimersAgain(String backend) throws Exception {
+    OperatorSubtaskState snapshot;
+    long ttl;
+    try (Stage x = new Stage(spec(), backend(backend), null)) {
+      ttl = x.engine.stateTtlMillis().orElseThrow();
+      x.process(event(1, "a", T0, 10));
+      x.process(event(2, "b", T0 + HOUR, 10));
+      x.watermark(Long.MAX_VALUE);
+      assertThat(x.stateOf("a")).isNotNull();
+      assertThat(x.gauge("keys")).isEqualTo(2L);
+      snapshot = x.h.snapshot(1L, 1L);
+    }
+    try (Stage y = new Stage(spec(), backend(backend), snapshot)) {
+      assertThat(y.gauge("keys")).isEqualTo(2L);
+      y.watermark(due(T0, ttl));
+      assertThat(y.stateOf("a")).isNull();
+      assertThat(y.stateOf("b")).isNotNull();
+    }
+  }
+
+  /** Writes given states under the name and with the processing-time TTL of Vigil before 2026-12. */
+  static final class OldTtlWriter extends org.apache.flink.streaming.api.operators.AbstractStreamOperator<String>
+      implements org.apache.flink.streaming.api.operators.OneInputStreamOperator<FeatureEvent, String> {
+    private final EntityEngine engine;
+    private transient org.apache.flink.api.common.state.ValueState<byte[]> state;
+
+    OldTtlWriter(EntityEngine engine) {
+      this.engine = engine;
+    }
+
+    @Override
+    public void open() throws Exception {
+      var d = new org.apache.flink.api.common.state.ValueStateDescriptor<>(FeatureStates.FEATURES,
+          org.apache.flink.api.common.typeutils.base.array.BytePrimitiveArraySerializer.INSTANCE);
+      d.enableTimeToLive(org.apache.flink.api.common.state.StateTtlConfig
+          .newBuilder(Duration.ofMillis(engine.stateTtlMillis().orElseThrow()))
+          .updateTtlOnCreateAndWrite().neverReturnExpired().cleanupFullSnapshot()
+          .cleanupInRocksdbCompactFilter(1000).build());
+      state = getRuntimeContext().getState(d);
+    }
+
+    @Override
+    public void processElement(StreamRecord<FeatureEvent> r) throws Exception {
+      state.update(engine.apply(state.value(), r.getValue().event).newState());
+    }
+  }
+
+  /**
+   * A savepoint of a Vigil that kept the features state with Flink's processing-time TTL restores
+   * (Flink migrates the state off its TTL serializer), and the stage counts the keys and sets
+   * their event-time timers.
+   */
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"hashmap", "rocksdb"})
+  void aSavepointWithTheOldProcessingTimeTtlRestoresAndItsKeysGetTimers(String backend)
+      throws Exception {
+    EntityEngine engine = spec().engines().get(0);
+    long ttl = engine.stateTtlMillis().orElseThrow();
+    OperatorSubtaskState old;
+    try (var w = new KeyedOneInputStreamOperatorTestHarness<String, FeatureEvent, String>(
+        new OldTtlWriter(engine), new EntityKeySelector(engine), Types.STRING)) {
+      w.setStateBackend(backend(backend));
+      w.open();
+      w.processElement(new StreamRecord<>(event(1, "a", T0, 10)));
+      w.processElement(new StreamRecord<>(event(2, "b", T0 + HOUR, 10)));
+      old = OperatorSubtaskState.builder().setManagedKeyedState(w.snapshot(1L, 1L)
+          .getManagedKeyedState()).build();
+    }
+    try (Stage y = new Stage(spec(), backend(backend), old)) {
+      assertThat(y.gauge("keys")).isEqualTo(2L);
+      y.process(event(3, "b", T0 + HOUR + 1, 10));
+      assertThat(y.h.extractOutputValues().get(0).values[0]).isEqualTo(1L);
+      y.watermark(due(T0, ttl));
+      assertThat(y.stateOf("a")).isNull();
+      assertThat(y.stateOf("b")).isNotNull();
+    }
+  }
+
+  @Test
+  void withAnAsOfLagAStateIsKeptTheLagLongerForTheReadsBehindTheWatermark() throws Exception {
+    String yaml = "source: {subject: payments.transactions-value, event_time: event_time}\n"
+        + "entities: {merchant: {key: merchant_id, as_of: 10m}}\nfeatures:\n"
+        + "  - {name: n1h, entity: merchant, aggregation: count, window: 1h}\n"
+        + "  - {name: s1h, entity: merchant, aggregation: sum, field: amount_cents, window: 1h}\n";
+    FeatureSpec fs = FeatureSpec.parse(yaml, "test", null);
+    CompiledSpec spec = CompiledSpec.compile(fs, CompiledSpec.sourceSchema(fs, "test"), "test");
+    try (Stage x = new Stage(spec, new HashMapStateBackend(), null, null, 0,
+        fs.timingOf("merchant"))) {
+      long ttl = x.engine.stateTtlMillis().orElseThrow();
+      x.process(event(1, "m", T0, 10));
+      x.watermark(T0 + 10 * MINUTE); // the update is applied (t + lag)
+      assertThat(x.stateOf("m")).isNotNull();
+      x.watermark(due(T0, ttl) + 5 * MINUTE); // past newest + TTL, not past + lag
+      assertThat(x.stateOf("m")).isNotNull();
+      x.watermark(due(T0, ttl + 10 * MINUTE));
+      assertThat(x.stateOf("m")).isNull();
     }
   }
 

@@ -31,7 +31,7 @@ class StateCacheTest {
   }
 
   @Test
-  void findsAddsAndEvictsInTheOrderOfASecondChanceFifo() throws Exception {
+  void findsAddsDiscardsAndEvictsInTheOrderOfASecondChanceFifo() throws Exception {
     Random random = new Random(3);
     for (int round = 0; round < 50; round++) {
       int capacity = 1 + random.nextInt(40);
@@ -42,6 +42,14 @@ class StateCacheTest {
         String key = "k" + random.nextInt(keys);
         int id = cache.find(key, key.hashCode());
         assertThat(id >= 0).as("round %d op %d %s", round, op, key).isEqualTo(ref.values.containsKey(key));
+        if (id >= 0 && random.nextInt(8) == 0) {
+          cache.discard(id); // an expired key, wherever it is in the FIFO
+          ref.order.remove(key);
+          ref.values.remove(key);
+          assertThat(cache.find(key, key.hashCode())).isEqualTo(-1);
+          assertThat(cache.size()).isEqualTo(ref.values.size());
+          continue;
+        }
         byte[] value = {(byte) op};
         if (id >= 0) {
           assertThat(cache.stateOf(id)).isEqualTo(ref.values.get(key));

@@ -119,12 +119,53 @@ public final class BruteForceFeatures {
         Object k = e.get(spec.entityKey(entity).position());
         String key = k == null ? null : k.toString();
         long q = t - spec.spec().timingOf(entity).asOfMillis();
+        List<IndexedRecord> history = key == null || key.isEmpty() ? null
+            : sinceIdle(byKey.get(entity).get(key), q, spec.spec().timingOf(entity).idleTtlMillis(),
+                timePos);
         for (FeatureDef f : spec.spec().featuresOf(entity)) {
-          values.put(f.name(), key == null || key.isEmpty() ? null
-              : value(spec, f, byKey.get(entity).get(key), q, timePos));
+          values.put(f.name(), history == null ? null : value(spec, f, history, q, timePos));
         }
       }
       out.add(values);
+    }
+    return out;
+  }
+
+  /**
+   * {@code idle_ttl}: of a key's events, those a read at {@code q} sees: none if the newest before
+   * {@code q} is {@code idle} or more before it, else those since the last gap of {@code idle} or
+   * more between consecutive event times before {@code q}. All of them when {@code idle} is 0.
+   */
+  private static List<IndexedRecord> sinceIdle(List<IndexedRecord> history, long q, long idle,
+      int timePos) {
+    if (idle == 0) {
+      return history;
+    }
+    List<Long> times = new ArrayList<>();
+    for (IndexedRecord p : history) {
+      long pt = time(p.get(timePos));
+      if (pt < q) {
+        times.add(pt);
+      }
+    }
+    if (times.isEmpty()) {
+      return List.of();
+    }
+    times.sort(null);
+    if (q - times.get(times.size() - 1) >= idle) {
+      return List.of();
+    }
+    long from = times.get(0);
+    for (int i = 1; i < times.size(); i++) {
+      if (times.get(i) - times.get(i - 1) >= idle) {
+        from = times.get(i);
+      }
+    }
+    List<IndexedRecord> out = new ArrayList<>();
+    for (IndexedRecord p : history) {
+      if (time(p.get(timePos)) >= from) {
+        out.add(p);
+      }
     }
     return out;
   }
