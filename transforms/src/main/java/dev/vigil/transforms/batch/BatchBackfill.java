@@ -191,6 +191,10 @@ public final class BatchBackfill {
     c.set(CoreOptions.DEFAULT_PARALLELISM, n);
     c.set(PipelineOptions.MAX_PARALLELISM, Math.max(128, n));
     c.set(PipelineOptions.GENERIC_TYPES, false);
+    // No operator mutates or keeps a record it passes on (EntityParts keeps the events it is
+    // given, which its serializer deserializes as new objects): chained operators share them
+    // instead of copying each event into the base-part map and every entity's filter.
+    c.set(PipelineOptions.OBJECT_REUSE, true);
     c.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
     // Part files are one per subtask: the scheduler must not pick other parallelisms.
     c.set(BatchExecutionOptions.ADAPTIVE_AUTO_PARALLELISM_ENABLED, false);
