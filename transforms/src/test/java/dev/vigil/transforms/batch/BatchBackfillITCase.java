@@ -8,6 +8,7 @@ import dev.vigil.transforms.io.EventFiles;
 import dev.vigil.transforms.io.EventJson;
 import dev.vigil.transforms.offline.Backfill;
 import dev.vigil.transforms.offline.PointInTimeEvaluator;
+import dev.vigil.transforms.offline.SyntheticEvents;
 import dev.vigil.transforms.spec.CompiledSpec;
 import dev.vigil.transforms.testing.RandomStreams;
 import dev.vigil.transforms.testing.TestClusters;
@@ -19,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.time.Instant;
@@ -219,6 +221,59 @@ class BatchBackfillITCase {
         .hasMessageContaining("--parallelism must be between 1 and 1024, got 0");
     assertThat(dir.resolve("o")).doesNotExist();
   }
+
+  @Test
+  void aRunKilledMidwayLeavesNoOutputAndTheNextRunCleansUp() throws Exception {
+    Path specFile = dir.resolve("example.yaml");
+    Files.writeString(specFile, "source: {subject: payments.transactions-value, event_time:"
+        + " event_time}\nentities: {card: card_id, merchant: {key: merchant_id, as_of: 2s}}\n"
+        + "features:\n  - {name: c1h, entity: card, aggregation: count, window: 1h}\n"
+        + "  - {name: m1h, entity: merchant, aggregation: count, window: 1h}\n");
+    Path input = dir.resolve("big.jsonl");
+    SyntheticEvents.write(input, 100_000, 5_000, 10, 60_000);
+    Path out = dir.resolve("killed");
+    List<String> command = new ArrayList<>(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx512m"));
+    command.addAll(List.of(OPENS.split(" ")));
+    command.addAll(List.of("-cp", System.getProperty("java.class.path"),
+        FeaturesCommand.class.getName(), "backfill", "--spec", specFile.toString(),
+        "--input", input.toString(), "--output", out.toString(), "--parallelism", "2"));
+    Process child = new ProcessBuilder(command).redirectErrorStream(true)
+        .redirectOutput(dir.resolve("child.log").toFile()).start();
+    try {
+      // Killed at its first progress line: the job is running, some stages done.
+      Path log = dir.resolve("child.log");
+      long deadline = System.nanoTime() + 60_000_000_000L;
+      while (!Files.readString(log).contains("events read") && child.isAlive()
+          && System.nanoTime() < deadline) {
+        child.waitFor(50, TimeUnit.MILLISECONDS);
+      }
+      assertThat(child.isAlive()).as("still running when killed: %s", Files.readString(log))
+          .isTrue();
+      child.destroyForcibly().waitFor();
+      assertThat(dir.resolve("killed.partial")).isDirectory();
+    } finally {
+      child.destroyForcibly().waitFor();
+    }
+    assertThat(out).doesNotExist();
+
+    Path small = dir.resolve("small.jsonl");
+    SyntheticEvents.write(small, 2_000, 100, 1, 60_000);
+    CliResult again = cli("--spec", specFile.toString(), "--input", small.toString(), "--output",
+        out.toString(), "--parallelism", "2");
+    assertThat(again.exit()).as(again.err()).isZero();
+    assertThat(OutputDirectory.parts(out)).hasSize(2);
+    assertThat(dir.resolve("killed.partial")).doesNotExist();
+  }
+
+  static final String OPENS = "--add-opens java.base/java.lang=ALL-UNNAMED"
+      + " --add-opens java.base/java.util=ALL-UNNAMED"
+      + " --add-opens java.base/java.lang.reflect=ALL-UNNAMED"
+      + " --add-opens java.base/java.io=ALL-UNNAMED --add-opens java.base/java.nio=ALL-UNNAMED"
+      + " --add-opens java.base/sun.nio.ch=ALL-UNNAMED --add-opens java.base/java.net=ALL-UNNAMED"
+      + " --add-opens java.base/java.time=ALL-UNNAMED"
+      + " --add-opens java.base/java.util.concurrent=ALL-UNNAMED"
+      + " --add-opens java.base/java.util.concurrent.atomic=ALL-UNNAMED";
 
   record CliResult(int exit, String err) {}
 
