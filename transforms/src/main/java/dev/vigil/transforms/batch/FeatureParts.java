@@ -13,8 +13,9 @@ import org.apache.flink.types.Row;
 /**
  * The parts of an output row on their way to the join: per event one <em>base</em> part (its id,
  * and which entities have a key in it) and one part per entity with a key (that entity's feature
- * values, in their spec slots). All parts of an event share its position (event time, ordinal), by
- * which they are sorted and merged ({@link RowAssembler}). A {@link Row} of Flink's own serializers:
+ * values, in their spec slots). All parts of an event share its event time, by which they are
+ * range-partitioned and sorted, and its ordinal, by which they are merged and ties ordered ({@link
+ * RowAssembler}). A {@link Row} of Flink's own serializers:
  *
  * <pre>
  * 0 time: long   1 ordinal: long   2 source: int (BASE or the entity's index)

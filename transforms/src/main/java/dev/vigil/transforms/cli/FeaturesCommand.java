@@ -293,7 +293,8 @@ public final class FeaturesCommand implements Runnable {
 
     @Option(names = "--run-size", defaultValue = "1000000", paramLabel = "N",
         description = "Events per sorted run when the input is not in time order (memory bound)."
-            + " Default: ${DEFAULT-VALUE}.")
+            + " Default: ${DEFAULT-VALUE}. Single-JVM path only (the batch job sorts in Flink's"
+            + " managed memory).")
     int runSize;
 
     @Override
