@@ -67,7 +67,14 @@ final class OutputDirectory {
       old = target.resolveSibling(target.getFileName() + ".replaced-" + System.nanoTime());
       Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
     }
-    Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE);
+    try {
+      Files.move(partial, target, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      if (old != null) {
+        Files.move(old, target, StandardCopyOption.ATOMIC_MOVE); // the previous output, back
+      }
+      throw e;
+    }
     if (old != null) {
       delete(old);
     }
