@@ -12,7 +12,6 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.api.common.RuntimeExecutionMode;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
@@ -145,18 +144,11 @@ public final class BatchBackfill {
       JobClient job = env.executeAsync("vigil features backfill");
       result = new BackfillProgress(progressOut, options.progressInterval(),
           spec.engines().stream().map(EntityEngine::entity).toList()).await(job);
-    } catch (ExecutionException e) {
-      out.abort();
-      String bad = BadInputError.find(e);
-      if (bad != null) {
-        throw new EventFiles.BadInputException(bad);
-      }
-      throw new JobFailedException("the backfill job failed: " + rootMessage(e), e);
     } catch (InterruptedException e) {
       out.abort();
       Thread.currentThread().interrupt();
       throw new IOException("interrupted; no output written", e);
-    } catch (Exception e) {
+    } catch (Exception e) { // the job failed (ExecutionException) or could not start
       out.abort();
       String bad = BadInputError.find(e);
       if (bad != null) {
