@@ -32,6 +32,28 @@ public final class OperatorUids {
   /** {@code vigil run}: the sorted JSON-lines file sink. */
   public static final String RUN_SINK = "vigil-run-sink-v1";
 
+  /** {@code features backfill --parallelism}: the event files (FLIP-27 FileSource). */
+  public static final String BACKFILL_SOURCE = "vigil-backfill-source-v1";
+
+  /** {@code features backfill --parallelism}: each event's base part (id, keys; stateless). */
+  public static final String BACKFILL_BASE = "vigil-backfill-base-v1";
+
+  /** {@code features backfill --parallelism}: sorts the parts of each output range by time. */
+  public static final String BACKFILL_SORT = "vigil-backfill-sort-v1";
+
+  /** {@code features backfill --parallelism}: the part files (Sink V2). */
+  public static final String BACKFILL_SINK = "vigil-backfill-sink-v1";
+
+  /** {@code features backfill --parallelism}: drops the events without a key of {@code entity}. */
+  public static String backfillKeyed(String entity) {
+    return "vigil-backfill-keyed-" + entity + "-v1";
+  }
+
+  /** {@code features backfill --parallelism}: {@code entity}'s features, one key at a time. */
+  public static String backfillEntity(String entity) {
+    return "vigil-backfill-entity-" + entity + "-v1";
+  }
+
   /** The feature stage of {@code entity}, e.g. {@code vigil-features-card-v1}. */
   public static String features(String entity) {
     return "vigil-features-" + entity + "-v1";

@@ -3,6 +3,7 @@ package dev.vigil.transforms.cli;
 import dev.vigil.schemas.contracts.ConsumerManifest;
 import dev.vigil.schemas.registry.RegistryException;
 import dev.vigil.schemas.registry.SchemaRegistryClient;
+import dev.vigil.transforms.batch.BatchBackfill;
 import dev.vigil.transforms.io.EventFiles;
 import dev.vigil.transforms.offline.Backfill;
 import dev.vigil.transforms.spec.Aggregation;
@@ -45,6 +46,7 @@ import picocli.CommandLine.Spec;
 public final class FeaturesCommand implements Runnable {
   static final int OK = 0;
   static final int BAD_INPUT = 2;
+  static final int INTERNAL = 3;
 
   @Spec CommandSpec spec;
 
@@ -268,23 +270,34 @@ public final class FeaturesCommand implements Runnable {
   /** {@code features backfill}. */
   @Command(name = "backfill", mixinStandardHelpOptions = true,
       description = "Point-in-time-correct feature vectors for every event of a file (training"
-          + " data), computed by the same engine as the streaming job. Output in event-time order.")
+          + " data), computed by the same engine as the streaming job. Output in event-time order."
+          + " With --parallelism, a Flink batch job on a local MiniCluster writing a directory of"
+          + " part files; without it, one JVM thread writing one file (the default).")
   public static final class BackfillCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
     @Mixin SpecSource source;
 
     @Option(names = "--input", required = true, paramLabel = "events.(jsonl|avro)",
-        description = "Events: JSON lines (one Transaction per line) or an Avro container file.")
+        description = "Events: JSON lines (one Transaction per line) or an Avro container file;"
+            + " with --parallelism also a directory of such files (read in name order).")
     Path input;
 
     @Option(names = "--output", required = true, paramLabel = "features.(jsonl|parquet)",
-        description = "Feature vectors: JSON lines (.jsonl) or Parquet (.parquet), by extension.")
+        description = "Feature vectors: JSON lines (.jsonl) or Parquet (.parquet), by extension."
+            + " With --parallelism a directory of part files part-00000…, Parquet unless its name"
+            + " ends in .jsonl; concatenated in name order they are in event-time order.")
     Path output;
+
+    @Option(names = "--parallelism", paramLabel = "N",
+        description = "Run as a Flink batch job on a local MiniCluster with N subtasks per"
+            + " operator (N part files). Default: the single-JVM backfill.")
+    Integer parallelism;
 
     @Option(names = "--run-size", defaultValue = "1000000", paramLabel = "N",
         description = "Events per sorted run when the input is not in time order (memory bound)."
-            + " Default: ${DEFAULT-VALUE}.")
+            + " Default: ${DEFAULT-VALUE}. Single-JVM path only (the batch job sorts in Flink's"
+            + " managed memory).")
     int runSize;
 
     @Override
@@ -298,6 +311,9 @@ public final class FeaturesCommand implements Runnable {
         err.println("features backfill: --run-size must be at least 1");
         return BAD_INPUT;
       }
+      if (parallelism != null) {
+        return batch(compiled, err);
+      }
       try {
         Backfill.Summary s = new Backfill(compiled, runSize, System.err).run(input, output);
         err.printf(Locale.ROOT, "backfill: %,d events → %s in %.1f s (%,.0f events/s)%s, %d late%n",
@@ -308,6 +324,35 @@ public final class FeaturesCommand implements Runnable {
       } catch (EventFiles.BadInputException e) {
         err.println("features backfill: " + e.getMessage());
         return BAD_INPUT;
+      } catch (IOException e) {
+        err.println("features backfill: " + e.getMessage());
+        return BAD_INPUT;
+      }
+    }
+
+    private int batch(CompiledSpec compiled, PrintWriter err) {
+      BatchBackfill.Options options;
+      try {
+        options = BatchBackfill.Options.of(parallelism);
+      } catch (IllegalArgumentException e) {
+        err.println("features backfill: " + e.getMessage());
+        return BAD_INPUT;
+      }
+      try {
+        BatchBackfill.Summary s = new BatchBackfill(compiled, options, System.err)
+            .run(input, output);
+        err.printf(Locale.ROOT, "backfill: %,d events → %s in %.1f s (%,.0f events/s),"
+                + " parallelism %d (%d part files), %d late%n",
+            s.events(), output, s.seconds(), s.events() / Math.max(s.seconds(), 1e-9),
+            s.parallelism(), s.parallelism(), s.late());
+        err.flush();
+        return OK;
+      } catch (EventFiles.BadInputException e) {
+        err.println("features backfill: " + e.getMessage());
+        return BAD_INPUT;
+      } catch (BatchBackfill.JobFailedException e) {
+        err.println("features backfill: " + e.getMessage());
+        return INTERNAL;
       } catch (IOException e) {
         err.println("features backfill: " + e.getMessage());
         return BAD_INPUT;

@@ -22,16 +22,22 @@ import org.apache.parquet.io.LocalOutputFile;
 /**
  * Feature rows as a Parquet file: {@code transaction_id}, {@code event_time} (timestamp-millis) and
  * one nullable column per feature, typed by its aggregation. Written with Parquet's local-file
- * API (no Hadoop file system), Snappy-compressed.
+ * API (no Hadoop file system), Snappy-compressed. Public for the batch backfill's part files
+ * ({@code dev.vigil.transforms.batch}), which open it on a task from the row schema alone.
  */
-final class ParquetRowSink implements Backfill.RowSink {
+public final class ParquetRowSink implements Backfill.RowSink {
   private final ParquetWriter<GenericRecord> writer;
   private final Schema schema;
   private final int features;
 
   ParquetRowSink(Path file, CompiledSpec spec) throws IOException {
-    this.schema = schemaOf(spec);
-    this.features = spec.spec().features().size();
+    this(file, schemaOf(spec));
+  }
+
+  /** Writes rows of {@code rowSchema} ({@link #schemaOf}) to {@code file}, replacing it. */
+  public ParquetRowSink(Path file, Schema rowSchema) throws IOException {
+    this.schema = rowSchema;
+    this.features = rowSchema.getFields().size() - 2;
     Files.deleteIfExists(file);
     this.writer = AvroParquetWriter.<GenericRecord>builder(new LocalOutputFile(file))
         .withSchema(schema)
@@ -41,7 +47,7 @@ final class ParquetRowSink implements Backfill.RowSink {
   }
 
   /** The Avro schema of the rows: what Parquet readers (pandas, Spark, DuckDB) see. */
-  static Schema schemaOf(CompiledSpec spec) {
+  public static Schema schemaOf(CompiledSpec spec) {
     var fields = SchemaBuilder.record("FeatureRow").namespace("dev.vigil.features")
         .doc("Point-in-time feature vectors, spec " + spec.spec().fingerprint())
         .fields()
