@@ -42,14 +42,15 @@ import org.junit.jupiter.api.io.TempDir;
  * The batch backfill on the shared MiniCluster against the single-JVM {@link Backfill}: row for row
  * equal (values, ids, times, order) at parallelism 1 and 3, on out-of-order streams with ties and
  * events late for the stream, three entities (one read {@code as_of} 10 minutes back, one whose key
- * is often null).
+ * is often null and that starts afresh after 6 idle hours, {@code idle_ttl}).
  */
 class BatchBackfillITCase {
   @RegisterExtension
   static final MiniClusterExtension CLUSTER = TestClusters.fourSlots();
 
   static final String ENTITIES =
-      "{card: card_id, merchant: {key: merchant_id, as_of: 10m}, device: device_id}";
+      "{card: card_id, merchant: {key: merchant_id, as_of: 10m}, device: {key: device_id,"
+          + " idle_ttl: 6h}}";
   static final String FEATURES = TestSpecs.ALL_FEATURES
       + "  - {name: dev_c1h, entity: device, aggregation: count, window: 1h}\n"
       + "  - {name: dev_cards1d, entity: device, aggregation: distinct_count, field: card_id,"
